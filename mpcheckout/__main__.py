@@ -1,0 +1,3 @@
+from mpcheckout.cli import main
+
+main()

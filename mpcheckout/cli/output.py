@@ -1,0 +1,151 @@
+"""Rendering: a result model becomes a rich table on stdout, or with --json the same model as one
+JSON document. Notices, progress and errors go to stderr, so `--json | jq` always works."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from ..errors import AppError
+from ..i18n import Translator
+from ..models import to_jsonable
+
+EXIT_INTERNAL = 70
+
+
+class Lang(StrEnum):
+    es = "es"
+    en = "en"
+    pt = "pt"
+
+
+def stdout_console() -> Console:
+    """Data console. Off a terminal, rich would wrap at 80 columns; wide tables stay whole."""
+    console = Console(soft_wrap=False, highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(width=200, soft_wrap=False, highlight=False)
+    return console
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def emit_json(value: Any) -> None:
+    typer.echo(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2))
+
+
+def notice(text: str) -> None:
+    stderr_console().print(escape(text))
+
+
+def when(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+    grid = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        grid.add_column(column)
+    for row in rows:
+        grid.add_row(*("-" if cell is None else escape(str(cell)) for cell in row))
+    return grid
+
+
+def pairs(title: str | None, rows: Iterable[tuple[str, Any]]) -> Table:
+    grid = Table(title=title, title_justify="left", show_header=False)
+    grid.add_column(style="bold")
+    grid.add_column()
+    for key, value in rows:
+        grid.add_row(escape(key), "-" if value is None else escape(str(value)))
+    return grid
+
+
+def show(*renderables: Any) -> None:
+    console = stdout_console()
+    for renderable in renderables:
+        if isinstance(renderable, str):
+            console.print(renderable, markup=False)
+        else:
+            console.print(renderable)
+
+
+@contextmanager
+def byte_progress(label: str, total: int | None) -> Iterator[Any]:
+    """A progress bar on stderr when it is a terminal; a no-op callback otherwise."""
+    console = stderr_console()
+    if not console.is_terminal:
+        yield lambda amount: None
+        return
+    columns = [TextColumn(label), BarColumn(), DownloadColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda amount: progress.advance(task, amount)
+
+
+@contextmanager
+def count_progress(label: str, total: int | None) -> Iterator[Any]:
+    console = stderr_console()
+    if not console.is_terminal:
+        yield lambda amount=1: None
+        return
+    columns = [TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda amount=1: progress.advance(task, amount)
+
+
+def error_document(exc: AppError, t: Translator) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": exc.code, "message": t(exc.message_key, **exc.params)}
+    if exc.hint_key:
+        body["hint"] = t(exc.hint_key, **exc.params)
+    if exc.details:
+        body["details"] = to_jsonable(exc.details)
+    return {"error": body}
+
+
+def report_error(exc: Exception, t: Translator, *, json_mode: bool, debug: bool) -> int:
+    """Print an error the way a person (or with --json, a script) can act on; return the exit
+    code. Unknown exceptions are bugs: one line asking for --debug, traceback only then."""
+    if debug:
+        sys.stderr.write("".join(traceback.format_exception(exc)))
+    if not isinstance(exc, AppError):
+        exc = _InternalError(kind=type(exc).__name__)
+    document = error_document(exc, t)
+    if json_mode:
+        emit_json(document)
+    else:
+        console = stderr_console()
+        console.print(
+            f"[bold red]{escape(t('label.error'))}:[/] {escape(document['error']['message'])}"
+        )
+        if "hint" in document["error"]:
+            console.print(f"[dim]{escape(t('label.hint'))}: {escape(document['error']['hint'])}[/]")
+    return exc.exit_code
+
+
+class _InternalError(AppError):
+    code = "internal_error"
+    message_key = "error.internal"
+    hint_key = "hint.internal"
+    exit_code = EXIT_INTERNAL

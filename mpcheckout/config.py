@@ -1,0 +1,347 @@
+"""Settings: defaults < `mpcheckout.toml` (or `--config PATH`) < `MPCHECKOUT_*` env < CLI flags.
+
+Secrets are `SecretStr` so that no repr, log line or traceback shows them; `config show` masks
+them with `mask_secret`. `config.example.toml` documents every field declared here, and a test
+keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.sources.utils import parse_env_vars
+
+from .errors import ConfigurationError
+
+DEFAULT_CONFIG_FILE = "mpcheckout.toml"
+ENV_PREFIX = "MPCHECKOUT_"
+
+CommaList = Annotated[list[str], NoDecode]
+SecretList = Annotated[list[SecretStr], NoDecode]
+
+
+def _split_commas(value: Any) -> Any:
+    """Env vars carry lists as `a,b` or as JSON; TOML carries real arrays."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DatabaseSettings(Section):
+    url: str = "mpcheckout.db"
+    busy_timeout_ms: int = Field(5000, ge=0)
+    pool_size: int = Field(8, ge=1)
+
+
+class MercadoPagoSettings(Section):
+    access_token: SecretStr | None = None
+    api_base: str = "https://api.mercadopago.com"
+    webhook_secrets: SecretList = []
+    signature_tolerance_seconds: int | None = Field(None, ge=1)
+    connect_timeout: float = Field(5.0, gt=0)
+    read_timeout: float = Field(10.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)
+    max_retry_wait_seconds: float = Field(5.0, ge=0)
+    max_connections: int = Field(64, ge=1)
+
+    _split = field_validator("webhook_secrets", mode="before")(_split_commas)
+
+
+class QueueSettings(Section):
+    retry_schedule_minutes: Annotated[list[float], NoDecode] = [1, 2, 4, 8, 16, 32]
+    retry_jitter: float = Field(0.0, ge=0, le=1)
+    not_found_retries: int = Field(2, ge=0)
+    lease_seconds: int = Field(120, ge=1)
+    batch_size: int = Field(50, ge=1, le=1000)
+    concurrency: int = Field(8, ge=1, le=256)
+    idle_poll_seconds: float = Field(1.0, gt=0)
+
+    _split = field_validator("retry_schedule_minutes", mode="before")(_split_commas)
+
+
+class ReconcileSettings(Section):
+    since: str = "7d"
+    overlap: str = "10m"
+    stale_after: str = "24h"
+    retention: str = "30d"
+    budget_seconds: float = Field(300, gt=0)
+    lock_timeout: str = "2h"
+    interval: str = "1h"
+
+
+class HealthSettings(Section):
+    max_dead_letters_per_day: int = Field(5, ge=0)
+    max_error_rate: float = Field(0.01, ge=0, le=1)
+    max_p95_processing_seconds: float = Field(5.0, gt=0)
+    max_reconcile_age: str = "2h"
+
+
+class RouteLimit(Section):
+    limit: int = Field(5, ge=1)
+    window_seconds: int = Field(900, ge=1)
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    public_url: str | None = None
+    monitor_token: SecretStr | None = None
+    ip_allowlist: CommaList = []
+    trusted_proxies: CommaList = []
+    max_body_bytes: int = Field(256 * 1024, ge=1024)
+    accept_unsigned_ipn: bool = True
+    rate_limits: dict[str, RouteLimit] = {
+        "create_preference": RouteLimit(limit=5, window_seconds=900),
+        "bad_signature": RouteLimit(limit=20, window_seconds=60),
+    }
+
+    _split = field_validator("ip_allowlist", "trusted_proxies", mode="before")(_split_commas)
+
+
+class AlertSettings(Section):
+    webhook_url: SecretStr | None = None
+    command: str | None = None
+    cooldown: str = "1h"
+    silent_after: str = "6h"
+    timeout_seconds: float = Field(5.0, gt=0)
+
+
+class SandboxSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(0, ge=0, le=65535)
+    access_token: SecretStr = SecretStr("TEST-sandbox")
+    webhook_secret: SecretStr = SecretStr("sandbox-webhook-secret")
+
+
+_file_data: ContextVar[dict[str, Any] | None] = ContextVar("mpcheckout_file_data", default=None)
+_environ: ContextVar[Mapping[str, str] | None] = ContextVar("mpcheckout_environ", default=None)
+
+
+class _EnvSource(EnvSettingsSource):
+    """The process environment, or the mapping `load_settings` was given (tests, subprocesses)."""
+
+    def _load_env_vars(self):
+        environ = _environ.get()
+        if environ is None:
+            return super()._load_env_vars()
+        return parse_env_vars(environ, self.case_sensitive, self.env_ignore_empty, None)
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    def get_field_value(self, field, field_name):  # pragma: no cover - unused by __call__
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return _file_data.get() or {}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    locale: str | None = None
+    database: DatabaseSettings = DatabaseSettings()
+    mercadopago: MercadoPagoSettings = MercadoPagoSettings()
+    queue: QueueSettings = QueueSettings()
+    reconcile: ReconcileSettings = ReconcileSettings()
+    health: HealthSettings = HealthSettings()
+    server: ServerSettings = ServerSettings()
+    alerts: AlertSettings = AlertSettings()
+    sandbox: SandboxSettings = SandboxSettings()
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str | None) -> str | None:
+        from .i18n import normalize_locale
+
+        if value is not None and normalize_locale(value) is None:
+            raise ValueError("locale must be one of es, en, pt")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
+        return (init_settings, _EnvSource(settings_cls), _TomlSource(settings_cls))
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    settings: Settings
+    config_path: Path | None
+    sources: dict[str, str]  # dotted key -> "default" | "file" | "env" | "cli"
+
+
+def load_settings(
+    config_path: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> LoadedSettings:
+    """Read the file (explicit path, else ./mpcheckout.toml if present), env and overrides.
+
+    `overrides` uses dotted keys (`{"database.url": "x.db"}`). Raises ConfigurationError naming
+    the key and the file for an unknown key, a wrong type or unreadable TOML.
+    """
+    environ = os.environ if environ is None else environ
+    path = _config_path(config_path)
+    file_data = _read_toml(path) if path else {}
+    nested_overrides = _nest(overrides or {})
+    file_token, env_token = _file_data.set(file_data), _environ.set(environ)
+    try:
+        settings = Settings(**nested_overrides)
+    except pydantic.ValidationError as exc:
+        raise _config_error(exc, path, environ) from None
+    finally:
+        _file_data.reset(file_token)
+        _environ.reset(env_token)
+    sources = _sources(settings, file_data, nested_overrides, environ)
+    return LoadedSettings(settings=settings, config_path=path, sources=sources)
+
+
+def _config_path(explicit: Path | None) -> Path | None:
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigurationError("error.config_missing", path=str(explicit))
+        return explicit
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(
+            "error.config_unreadable", path=str(path), reason=str(exc)
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError("error.config_syntax", path=str(path), reason=str(exc)) from None
+
+
+def _config_error(
+    exc: pydantic.ValidationError, path: Path | None, environ: Mapping[str, str]
+) -> ConfigurationError:
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"])
+    env_name = ENV_PREFIX + key.upper().replace(".", "__")
+    origin = f"${env_name}" if env_name in environ else str(path or DEFAULT_CONFIG_FILE)
+    if first["type"] == "extra_forbidden":
+        return ConfigurationError("error.config_unknown_key", key=key, origin=origin)
+    return ConfigurationError("error.config_bad_value", key=key, origin=origin, reason=first["msg"])
+
+
+def _nest(dotted: Mapping[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for key, value in dotted.items():
+        if value is None:
+            continue
+        *parents, leaf = key.split(".")
+        node = nested
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
+    return nested
+
+
+def iter_leaves(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted key, value) for every setting, sections flattened; dict-valued fields stay whole."""
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        key = f"{prefix}{name}"
+        if isinstance(value, Section):
+            yield from iter_leaves(value, f"{key}.")
+        else:
+            yield key, value
+
+
+def _sources(
+    settings: Settings,
+    file_data: dict[str, Any],
+    overrides: dict[str, Any],
+    environ: Mapping[str, str],
+) -> dict[str, str]:
+    sources = {}
+    for key, _value in iter_leaves(settings):
+        env_name = ENV_PREFIX + key.upper().replace(".", "__")
+        if _lookup(overrides, key) is not _MISSING:
+            sources[key] = "cli"
+        elif env_name in environ:
+            sources[key] = "env"
+        elif _lookup(file_data, key) is not _MISSING:
+            sources[key] = "file"
+        else:
+            sources[key] = "default"
+    return sources
+
+
+_MISSING = object()
+
+
+def _lookup(tree: Mapping[str, Any], dotted: str) -> Any:
+    node: Any = tree
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def mask_secret(secret: SecretStr | str | None) -> str | None:
+    """`APP_USR-1234…a1b2` style: enough to tell two tokens apart, never enough to use one."""
+    if secret is None:
+        return None
+    text = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+    if len(text) < 12:
+        return "…"
+    prefix = text.split("-", 1)[0] + "-" if "-" in text[:12] else ""
+    return f"{prefix}…{text[-4:]}"
+
+
+def redact_url(url: str) -> str:
+    """Hide the password in a database URL (`postgresql://user:…@host/db`)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":…@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def display_value(key: str, value: Any) -> Any:
+    """A setting as `config show` prints it: secrets masked, URLs without passwords."""
+    if isinstance(value, SecretStr):
+        return mask_secret(value)
+    if isinstance(value, list):
+        return [display_value(key, item) for item in value]
+    if isinstance(value, dict):
+        return {name: display_value(key, item) for name, item in value.items()}
+    if isinstance(value, BaseModel):
+        return display_value(key, value.model_dump())
+    if key == "database.url" and isinstance(value, str):
+        return redact_url(value)
+    return value

@@ -1,0 +1,35 @@
+"""Services behind `mpcheckout events list | show`."""
+
+from __future__ import annotations
+
+from .clock import Clock
+from .durations import parse_since
+from .errors import NotFoundError, ValidationError
+from .models import EventStatus, QueueEvent
+from .store.base import EventFilter, Store
+
+MAX_LIST_LIMIT = 10_000
+
+
+def list_events(
+    store: Store,
+    clock: Clock,
+    *,
+    status: str | None = None,
+    topic: str | None = None,
+    since: str | None = None,
+    limit: int = 50,
+) -> list[QueueEvent]:
+    if status is not None and status not in set(EventStatus):
+        raise ValidationError("error.bad_status", value=status, allowed=", ".join(EventStatus))
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise ValidationError("error.bad_limit", value=limit, maximum=MAX_LIST_LIMIT)
+    moment = parse_since(since, clock.now()) if since else None
+    return store.list_events(EventFilter(status=status, topic=topic, since=moment, limit=limit))
+
+
+def get_event(store: Store, event_id: int) -> QueueEvent:
+    event = store.get_event(event_id)
+    if event is None:
+        raise NotFoundError("error.event_not_found", event_id=event_id)
+    return event

@@ -1,0 +1,79 @@
+"""Message catalogs: Spanish (default, as Mercado Pago's home markets expect), English, Portuguese.
+
+Catalogs are TOML files beside this module; a table groups keys, so `[error] storage = "…"` is
+the key `error.storage`. Placeholders use `str.format` syntax (`{path}`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from typing import Any
+
+SUPPORTED_LOCALES = ("es", "en", "pt")
+DEFAULT_LOCALE = "es"
+
+
+@cache
+def catalog(locale: str) -> dict[str, str]:
+    """The flat `{key: message}` catalog of a supported locale."""
+    text = resources.files(__package__).joinpath(f"{locale}.toml").read_text(encoding="utf-8")
+    return dict(_flatten(tomllib.loads(text)))
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = ""):
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            yield from _flatten(value, f"{name}.")
+        else:
+            yield name, value
+
+
+def normalize_locale(value: str | None) -> str | None:
+    """`pt_BR.UTF-8` -> `pt`; None for anything we have no catalog for."""
+    if not value:
+        return None
+    language = value.replace("-", "_").split("_")[0].split(".")[0].lower()
+    return language if language in SUPPORTED_LOCALES else None
+
+
+def resolve_locale(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The first supported of: explicit choice, MPCHECKOUT_LOCALE, LC_ALL, LC_MESSAGES, LANG."""
+    environ = os.environ if environ is None else environ
+    candidates = [explicit] + [
+        environ.get(name) for name in ("MPCHECKOUT_LOCALE", "LC_ALL", "LC_MESSAGES", "LANG")
+    ]
+    for candidate in candidates:
+        locale = normalize_locale(candidate)
+        if locale:
+            return locale
+    return DEFAULT_LOCALE
+
+
+class _Params(dict):
+    """A missing placeholder shows as `{name}` instead of failing the error message itself."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class Translator:
+    """Looks keys up in one locale, falling back to English, then to the key itself."""
+
+    def __init__(self, locale: str = DEFAULT_LOCALE) -> None:
+        self.locale = normalize_locale(locale) or DEFAULT_LOCALE
+        self._messages = catalog(self.locale)
+        self._fallback = catalog("en")
+
+    def __call__(self, key: str, /, **params: Any) -> str:
+        template = self._messages.get(key) or self._fallback.get(key)
+        if template is None:
+            return key
+        return template.format_map(_Params(params)) if params else template
+
+    def has(self, key: str) -> bool:
+        return key in self._messages

@@ -1,0 +1,230 @@
+"""Typed records shared by every layer. Plain dataclasses: cheap on the hot path, easy to dump."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+
+class EventStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    DEAD = "dead"
+
+
+class DeadLetterReason(StrEnum):
+    EXHAUSTED = "exhausted"
+    PERMANENT = "permanent"
+    INVALID = "invalid"
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    DISPUTED = "disputed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    CHARGED_BACK = "charged_back"
+    AMOUNT_MISMATCH = "amount_mismatch"
+
+
+class ReceivedVia(StrEnum):
+    HTTP = "http"
+    FILE = "file"
+    STDIN = "stdin"
+    REPLAY = "replay"
+
+
+@dataclass(slots=True, frozen=True)
+class Notification:
+    """One parsed Mercado Pago notification, before it is queued.
+
+    `kind` is "webhook" (modern Webhooks) or "ipn" (legacy IPN). `payload` is the body as
+    received; `headers` are the request headers with secrets removed.
+    """
+
+    kind: str
+    topic: str
+    action: str | None
+    resource_id: str | None
+    notification_id: str | None
+    live_mode: bool | None
+    user_id: str | None
+    dedupe_key: str
+    payload: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True, frozen=True)
+class InvalidInput:
+    """Something that arrived and could not be parsed: kept whole, with the reason."""
+
+    payload: str
+    error: str
+    headers: dict[str, str] = field(default_factory=dict)
+    received_via: str = ReceivedVia.FILE
+
+
+@dataclass(slots=True)
+class QueueEvent:
+    id: int
+    dedupe_key: str
+    topic: str
+    action: str | None
+    resource_id: str | None
+    live_mode: bool | None
+    payload: str
+    headers: dict[str, str]
+    received_via: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    locked_by: str | None
+    locked_until: datetime | None
+    last_error: str | None
+    errors: list[dict[str, Any]]
+    note: str | None
+    received_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+
+
+@dataclass(slots=True, frozen=True)
+class ClaimedEvent:
+    """What a worker needs of an event it holds a lease on (the payload stays in the store)."""
+
+    id: int
+    topic: str
+    action: str | None
+    resource_id: str | None
+    attempts: int
+    received_via: str
+
+
+@dataclass(slots=True, frozen=True)
+class Payment:
+    """The parts of a Mercado Pago payment mpcheckout acts on; `raw` keeps the whole answer."""
+
+    id: str
+    status: str
+    status_detail: str | None
+    external_reference: str | None
+    amount: Decimal | None
+    currency: str | None
+    date_last_updated: datetime | None
+    date_approved: datetime | None
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+
+@dataclass(slots=True, frozen=True)
+class MerchantOrder:
+    id: str
+    status: str | None
+    external_reference: str | None
+    preference_id: str | None
+    payment_ids: tuple[str, ...]
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+
+@dataclass(slots=True, frozen=True)
+class Preference:
+    id: str
+    init_point: str | None
+    sandbox_init_point: str | None
+    external_reference: str | None
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+
+@dataclass(slots=True)
+class Order:
+    id: str
+    status: str
+    amount: Decimal | None
+    currency: str | None
+    created_at: datetime
+    updated_at: datetime
+    source: str = "local"
+    title: str | None = None
+    preference_id: str | None = None
+    payment_id: str | None = None
+    payment_status: str | None = None
+    payment_updated_at: datetime | None = None
+    paid_at: datetime | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class PaymentLog:
+    id: int
+    payment_id: str
+    status: str
+    status_detail: str | None
+    external_reference: str | None
+    amount: Decimal | None
+    currency: str | None
+    date_last_updated: datetime | None
+    source: str
+    recorded_at: datetime
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+
+@dataclass(slots=True)
+class DeadLetter:
+    id: int
+    queue_id: int | None
+    dedupe_key: str | None
+    topic: str | None
+    payload: str
+    headers: dict[str, str]
+    reason: str
+    last_error: str | None
+    errors: list[dict[str, Any]]
+    attempts: int
+    received_via: str | None
+    dead_at: datetime
+    resolved_at: datetime | None = None
+    resolution: str | None = None
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class ReconcileRun:
+    id: int | None
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    leases_recovered: int = 0
+    retried: int = 0
+    swept: int = 0
+    drift_fixed: int = 0
+    archived: int = 0
+    dead_lettered: int = 0
+    errors: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses, enums, Decimals and datetimes -> plain JSON types (money as strings)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(key): to_jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(item) for item in value]
+    if isinstance(value, datetime):
+        from .clock import utc_iso
+
+        return utc_iso(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def dump_json(value: Any, **kwargs: Any) -> str:
+    return json.dumps(to_jsonable(value), ensure_ascii=False, **kwargs)

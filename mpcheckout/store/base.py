@@ -1,0 +1,334 @@
+"""The Store contract. Every backend (sqlite.py, postgres.py) implements exactly this; the
+services know nothing else of storage. Each method says what is atomic and what it returns when
+there is nothing. Timestamps in and out are timezone-aware UTC datetimes; money is Decimal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from ..models import (
+    ClaimedEvent,
+    DeadLetter,
+    InvalidInput,
+    Notification,
+    Order,
+    Payment,
+    PaymentLog,
+    QueueEvent,
+    ReconcileRun,
+)
+from ..payments import Decision
+
+TABLES = (
+    "orders",
+    "payment_logs",
+    "webhook_queue",
+    "webhook_archive",
+    "webhook_dead_letter",
+    "webhook_reconciliation_logs",
+    "rate_limits",
+    "webhook_rejections",
+    "alert_state",
+    "meta",
+)
+
+PaymentDecider = Callable[[Order | None, Payment, datetime], Decision]
+OrderIdFor = Callable[[Payment], str]
+
+
+@dataclass(slots=True, frozen=True)
+class PaymentRules:
+    """The business rules the store runs inside its transaction (see payments.py)."""
+
+    order_id_for: OrderIdFor
+    decide: PaymentDecider
+
+
+@dataclass(slots=True, frozen=True)
+class EnqueueCounts:
+    queued: int
+    duplicates: int
+
+
+@dataclass(slots=True, frozen=True)
+class EventFilter:
+    status: str | None = None
+    topic: str | None = None
+    since: datetime | None = None
+    limit: int = 50
+
+
+@dataclass(slots=True, frozen=True)
+class DeadLetterFilter:
+    reason: str | None = None
+    topic: str | None = None
+    since: datetime | None = None
+    unresolved_only: bool = True
+    limit: int | None = 100
+
+
+@dataclass(slots=True, frozen=True)
+class OrderFilter:
+    status: str | None = None
+    since: datetime | None = None
+    limit: int = 50
+
+
+@dataclass(slots=True, frozen=True)
+class EventOutcome:
+    """What a worker decided for one claimed event.
+
+    `kind` is "completed" (apply `payments`, mark done), "retry" (pending again at
+    `next_attempt_at`) or "dead" (dead-letter with `dead_reason`). `error` is kept in the
+    event's attempt log.
+    """
+
+    event_id: int
+    kind: str
+    payments: tuple[Payment, ...] = ()
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    dead_reason: str | None = None
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class ApplyCounts:
+    """How applying payments went, by payments.Outcome value."""
+
+    by_outcome: dict[str, int] = field(default_factory=dict)
+
+    def add(self, outcome: str, count: int = 1) -> None:
+        self.by_outcome[outcome] = self.by_outcome.get(outcome, 0) + count
+
+    def merge(self, other: ApplyCounts) -> None:
+        for outcome, count in other.by_outcome.items():
+            self.add(outcome, count)
+
+
+@dataclass(slots=True)
+class CommitResult:
+    committed: list[int] = field(default_factory=list)
+    lease_lost: list[int] = field(default_factory=list)
+    applied: ApplyCounts = field(default_factory=ApplyCounts)
+
+
+@dataclass(slots=True, frozen=True)
+class ReplayResult:
+    dead_letter_id: int
+    result: str  # "replayed" | "already_resolved" | "not_found" | "invalid_payload"
+    queue_id: int | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class StoreInfo:
+    backend: str
+    location: str
+    schema_version: int
+    size_bytes: int | None
+    row_counts: dict[str, int]
+
+
+@dataclass(slots=True, frozen=True)
+class RateLimitDecision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_at: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class QueueSnapshot:
+    """Figures for `status`, each read with an index range, never a full scan."""
+
+    pending_due: int
+    pending_later: int
+    processing: int
+    processing_expired: int
+    completed_since: int
+    dead_unresolved: int
+    dead_since: int
+    retried_since: int
+    oldest_pending_at: datetime | None
+    next_retry_at: datetime | None
+    last_received_at: datetime | None
+    latency_seconds: list[float]
+    rejections_since: dict[str, int]
+
+
+class Store(Protocol):
+    backend: str
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def close(self) -> None:
+        """Release connections. Idempotent."""
+
+    def info(self) -> StoreInfo:
+        """Backend, location (password redacted), schema version, size in bytes (None when the
+        backend cannot tell) and the row count of every table."""
+
+    def schema_version(self) -> int:
+        """The applied migration number; 0 for an empty database."""
+
+    def upgrade(self) -> int:
+        """Apply every pending migration, each together with its version record in one
+        transaction; safe when several processes open a new database at once. Returns the
+        version reached."""
+
+    # -- intake ------------------------------------------------------------------------------
+    def enqueue_many(
+        self, notifications: Sequence[Notification], received_via: str, now: datetime
+    ) -> EnqueueCounts:
+        """Insert notifications as pending events due `now`, skipping any whose dedupe key is
+        already queued. Atomic: all of the batch or none. Returns queued and duplicate counts."""
+
+    def record_invalid_many(self, inputs: Sequence[InvalidInput], now: datetime) -> int:
+        """Keep unparseable inputs as dead letters with reason `invalid`. An input identical to
+        an unresolved invalid dead letter is not stored twice. Atomic. Returns rows stored."""
+
+    # -- events ------------------------------------------------------------------------------
+    def list_events(self, filters: EventFilter) -> list[QueueEvent]:
+        """Events newest first (by received_at). Empty list when none match."""
+
+    def get_event(self, event_id: int) -> QueueEvent | None:
+        """One event with its attempt log, or None."""
+
+    # -- processing --------------------------------------------------------------------------
+    def claim_due_events(
+        self, worker_id: str, limit: int, lease_seconds: float, now: datetime
+    ) -> list[ClaimedEvent]:
+        """Lease up to `limit` events that are due (pending with next_attempt_at <= now) or
+        whose lease expired, expired leases first. One atomic statement: no event is handed to
+        two workers. Each claimed event gets attempts + 1, locked_by = worker_id and a lease
+        until now + lease_seconds; a coalescing dedupe key is released so that a new identical
+        notification queues again. Empty list when nothing is due."""
+
+    def commit_outcomes(
+        self,
+        worker_id: str,
+        outcomes: Sequence[EventOutcome],
+        rules: PaymentRules,
+        source: str,
+        now: datetime,
+    ) -> CommitResult:
+        """Write back a batch of results in one transaction. An outcome whose event is no longer
+        leased by `worker_id` is refused (listed in lease_lost) and its payments are not applied.
+        Completed outcomes apply their payments exactly as `apply_payments` does."""
+
+    def apply_payments(
+        self, payments: Sequence[Payment], rules: PaymentRules, source: str, now: datetime
+    ) -> ApplyCounts:
+        """Apply payment states to orders in one transaction: a (payment_id, status) already in
+        payment_logs is a duplicate and changes nothing; otherwise `rules.decide` runs on the
+        order as stored and its decision (log row, order row) is written."""
+
+    def recover_expired_leases(self, now: datetime) -> int:
+        """Return events whose lease expired to pending, due now. Atomic. Returns how many."""
+
+    # -- dead letters ------------------------------------------------------------------------
+    def list_dead_letters(self, filters: DeadLetterFilter) -> list[DeadLetter]:
+        """Dead letters newest first. Empty list when none match."""
+
+    def get_dead_letter(self, dead_letter_id: int) -> DeadLetter | None:
+        """One dead letter with payload, headers and every attempt's error, or None."""
+
+    def replay_dead_letters(self, ids: Sequence[int], now: datetime) -> list[ReplayResult]:
+        """Send each queue-backed dead letter back to pending (attempts reset, due now) and mark
+        it resolved `replayed`, in one transaction. A resolved one is reported
+        `already_resolved`, an unknown id `not_found`, an `invalid` one (no queue row)
+        `invalid_payload` and left as it is. Replaying twice changes nothing the second time."""
+
+    def replay_invalid(
+        self, dead_letter_id: int, notification: Notification, now: datetime
+    ) -> ReplayResult:
+        """Queue a re-parsed invalid dead letter as a new event (received_via `replay`) and mark
+        the dead letter replayed, atomically. A duplicate key still resolves the dead letter."""
+
+    def discard_dead_letter(self, dead_letter_id: int, note: str, now: datetime) -> bool:
+        """Mark an unresolved dead letter `discarded` with a note. False if unknown or resolved."""
+
+    # -- orders ------------------------------------------------------------------------------
+    def create_order(self, order: Order) -> None:
+        """Insert a new order. Raises ValidationError if the id exists."""
+
+    def set_order_preference(self, order_id: str, preference_id: str, now: datetime) -> None:
+        """Record the Checkout Pro preference created for an order."""
+
+    def get_order(self, order_id: str) -> Order | None:
+        """One order, or None."""
+
+    def list_orders(self, filters: OrderFilter) -> list[Order]:
+        """Orders newest first. Empty list when none match."""
+
+    def payment_logs_for_order(self, order_id: str) -> list[PaymentLog]:
+        """Every payment state applied to an order, oldest first."""
+
+    def order_counts(self) -> dict[str, int]:
+        """Number of orders per status (statuses with none are absent)."""
+
+    def stale_pending_orders(self, created_before: datetime, limit: int) -> list[Order]:
+        """Pending orders created before the given time that have no payment, oldest first."""
+
+    # -- reconcile ---------------------------------------------------------------------------
+    def try_lock(self, name: str, holder: str, now: datetime, stale_after: float) -> bool:
+        """Take the named run lock if it is free, or held for longer than `stale_after`
+        seconds (a crashed holder). Atomic test-and-set. True when taken."""
+
+    def release_lock(self, name: str, holder: str) -> None:
+        """Release the named lock if `holder` holds it; otherwise do nothing."""
+
+    def get_meta(self, key: str) -> str | None:
+        """A meta value, or None."""
+
+    def set_meta(self, key: str, value: str, now: datetime) -> None:
+        """Insert or replace a meta value."""
+
+    def archive_completed(self, completed_before: datetime, limit: int, now: datetime) -> int:
+        """Move up to `limit` completed events finished before the given time from the queue to
+        the archive table, in one transaction. Returns how many moved."""
+
+    def record_reconcile_run(self, run: ReconcileRun) -> int:
+        """Insert one reconcile log row; returns its id."""
+
+    def list_reconcile_runs(self, limit: int) -> list[ReconcileRun]:
+        """Past runs, newest first."""
+
+    # -- status ------------------------------------------------------------------------------
+    def queue_snapshot(
+        self, now: datetime, since: datetime, latency_since: datetime
+    ) -> QueueSnapshot:
+        """Queue figures for `status`; `since` bounds the "last 24 h" counts and latency_since
+        the processing-latency sample."""
+
+    def count_rejection(self, reason: str, now: datetime) -> None:
+        """Count one refused webhook request under its hour and reason."""
+
+    # -- rate limits and alerts --------------------------------------------------------------
+    def hit_rate_limit(
+        self, key: str, limit: int, window_seconds: int, now: datetime
+    ) -> RateLimitDecision:
+        """Count one request against a fixed window; atomic across processes sharing the
+        store. `allowed` is False once `limit` requests were counted in the current window."""
+
+    def get_alert_state(self, condition: str) -> dict[str, Any] | None:
+        """{"last_fired_at": datetime | None, "pending": str | None} for a condition, or None."""
+
+    def set_alert_state(
+        self, condition: str, last_fired_at: datetime | None, pending: str | None, now: datetime
+    ) -> None:
+        """Insert or replace an alert condition's state."""
+
+    # -- copy --------------------------------------------------------------------------------
+    def export_rows(self, table: str, batch_size: int) -> Iterator[list[dict[str, Any]]]:
+        """Every row of a table in primary-key order, in batches, values in the backend-neutral
+        form import_rows takes."""
+
+    def import_rows(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert rows exported by any backend, keeping their ids. Atomic per call."""
+
+    def count_rows(self, table: str) -> int:
+        """Number of rows in a table."""

@@ -1,0 +1,40 @@
+"""Numbered, forward-only migrations: `migrations/<dialect>/NNNN_name.sql`, the same numbers in
+every dialect folder. Each backend applies a pending file together with its version record in
+one transaction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations(dialect: str) -> list[Migration]:
+    """All migrations of a dialect, in version order."""
+    folder = resources.files(__package__).joinpath("migrations", dialect)
+    found = []
+    for entry in folder.iterdir():
+        match = _NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), match.group(2), entry.read_text("utf-8")))
+    return sorted(found, key=lambda migration: migration.version)
+
+
+def latest_version(dialect: str) -> int:
+    known = migrations(dialect)
+    return known[-1].version if known else 0
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split a migration on `;` at line ends, dropping comments (our DDL has no `;` in strings)."""
+    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+    return [part.strip() for part in "\n".join(lines).split(";\n") if part.strip().rstrip(";")]

@@ -1,0 +1,89 @@
+"""Shared test fixtures: real SQLite files in a temporary directory, the CLI through Typer's
+runner, and Mercado Pago's real payloads from the team's shared fixtures folder."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mpcheckout.clock import ManualClock
+from mpcheckout.store import open_store
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _fixtures_dir() -> Path:
+    candidates = [
+        os.environ.get("MPCHECKOUT_FIXTURES"),
+        REPO_ROOT.parent / "shared" / "fixtures" / "mercadopago",
+        Path("/work/shared/fixtures/mercadopago"),
+    ]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "SOURCES.md").is_file():
+            return Path(candidate)
+    raise RuntimeError(
+        "Mercado Pago fixtures not found: set MPCHECKOUT_FIXTURES to shared/fixtures/mercadopago"
+    )
+
+
+FIXTURES = _fixtures_dir()
+NOTIFICATION_FIXTURES = sorted(FIXTURES.glob("mp-*.json"))
+HTTP_FIXTURES = sorted(FIXTURES.glob("mp-*.http"))
+
+
+def fixture_json(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text())
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh working directory with no mpcheckout settings leaking in from the environment."""
+    for name in list(os.environ):
+        if name.startswith("MPCHECKOUT_") and name != "MPCHECKOUT_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("MPCHECKOUT_LOCALE", "en")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator:
+    store = open_store(str(tmp_path / "store.db"))
+    yield store
+    store.close()
+
+
+class Cli:
+    """Runs `mpcheckout` in-process, as a user would type it, in the working directory."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | bytes | None = None):
+        from mpcheckout.cli import app
+
+        return self.runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+    def json(self, *args: str, input: str | bytes | None = None):
+        result = self(*args, "--json", input=input)
+        return result, json.loads(result.stdout)
+
+
+@pytest.fixture
+def cli(workdir: Path) -> Cli:
+    return Cli()
