@@ -1,7 +1,8 @@
 """Message catalogs: Spanish (default, as Mercado Pago's home markets expect), English, Portuguese.
 
-Catalogs are TOML files beside this module; a table groups keys, so `[error] storage = "…"` is
-the key `error.storage`. Placeholders use `str.format` syntax (`{path}`).
+Each locale is a folder of TOML files (one per area of the tool: core.toml, sandbox.toml, …),
+merged into one catalog; a table groups keys, so `[error] storage = "…"` is the key
+`error.storage`. Placeholders use `str.format` syntax (`{path}`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,12 @@ DEFAULT_LOCALE = "es"
 @cache
 def catalog(locale: str) -> dict[str, str]:
     """The flat `{key: message}` catalog of a supported locale."""
-    text = resources.files(__package__).joinpath(f"{locale}.toml").read_text(encoding="utf-8")
-    return dict(_flatten(tomllib.loads(text)))
+    folder = resources.files(__package__).joinpath(locale)
+    merged: dict[str, str] = {}
+    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
+        if entry.name.endswith(".toml"):
+            merged.update(_flatten(tomllib.loads(entry.read_text(encoding="utf-8"))))
+    return merged
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = ""):
