@@ -40,8 +40,11 @@ class ManualClock:
 
 
 def utc_iso(moment: datetime) -> str:
-    """Fixed-width UTC ISO-8601 (`2026-01-15T12:00:00.000000Z`), so text order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Fixed-width UTC ISO-8601 (`2026-01-15T12:00:00.000000Z`), so text order is time order.
+    (isoformat with fixed timespec is several times faster than strftime; this is per row.)"""
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_iso(text: str | None) -> datetime | None:

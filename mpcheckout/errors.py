@@ -150,16 +150,17 @@ class ExternalServiceError(AppError):
         self.mp_message = mp_message
         details = {"status": status, "request_id": request_id, "mercadopago_message": mp_message}
         details = {key: value for key, value in details.items() if value not in (None, "")}
+        kwargs.setdefault("detail", self.describe())
         super().__init__(message_key, details=details, **kwargs)
 
     def describe(self) -> str:
         """One line for the event history: what Mercado Pago said, never a credential."""
-        parts = [f"status={self.status}" if self.status is not None else "status=none"]
+        parts = [f"HTTP {self.status}" if self.status else "no HTTP answer"]
         if self.mp_message:
             parts.append(self.mp_message)
         if self.request_id:
-            parts.append(f"request_id={self.request_id}")
-        return f"{self.code}: " + "; ".join(parts)
+            parts.append(f"request id {self.request_id}")
+        return "; ".join(parts)
 
 
 class MercadoPagoUnavailableError(ExternalServiceError):

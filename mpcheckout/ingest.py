@@ -16,10 +16,10 @@ from .clock import Clock
 from .errors import ConfigurationError, NotFoundError
 from .models import InvalidInput, Notification, ReceivedVia
 from .notifications import (
-    MAX_NOTIFICATION_BYTES,
     QUERY_PSEUDO_HEADER,
     InvalidNotification,
     RawRequest,
+    clean_headers,
     parse_http_capture,
     parse_notification,
 )
@@ -327,10 +327,15 @@ def receive_request(
     store: Store, request: RawRequest, clock: Clock, policy: SignaturePolicy | None
 ) -> ReceiveResult:
     """Parse, check the signature, enqueue durably (one transaction). Raises InvalidNotification
-    or SignatureError for what must be refused; a storage failure propagates as StorageError."""
-    if len(request.body) > MAX_NOTIFICATION_BYTES:
-        raise InvalidNotification(f"larger than {MAX_NOTIFICATION_BYTES} bytes")
-    notification = parse_notification(request)
+    (after keeping the request as an `invalid` dead letter: nothing that arrives is lost) or
+    SignatureError (a forgery is refused, not kept); a storage failure raises StorageError."""
+    try:
+        notification = parse_notification(request)
+    except InvalidNotification as exc:
+        headers = clean_headers(request.headers or {}, request.query)
+        kept = InvalidInput(_kept_text(request.body), exc.reason, headers, ReceivedVia.HTTP)
+        store.record_invalid_many([kept], clock.now())
+        raise
     if policy is not None:
         policy.check(notification)
     counts = store.enqueue_many([notification], ReceivedVia.HTTP, clock.now())

@@ -17,6 +17,8 @@ README = (REPO_ROOT / "README.md").read_text()
 def command_paths(command=None, prefix=()):
     command = command or typer.main.get_command(app)
     for name, sub in getattr(command, "commands", {}).items():
+        if sub.hidden:  # an alias (dlq): documented with what it aliases
+            continue
         path = (*prefix, name)
         yield path, sub
         yield from command_paths(sub, path)

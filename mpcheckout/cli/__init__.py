@@ -105,13 +105,28 @@ def root(
 def _register() -> None:
     from . import config as config_cli
     from . import db as db_cli
+    from . import dead_letters as dead_letters_cli
+    from . import demo as demo_cli
     from . import events as events_cli
     from . import ingest as ingest_cli
+    from . import mp as mp_cli
+    from . import orders as orders_cli
+    from . import process as process_cli
+    from . import sandbox as sandbox_cli
 
-    ingest_cli.register(app)
-    config_cli.register(app)
-    db_cli.register(app)
-    events_cli.register(app)
+    for module in (
+        ingest_cli,
+        events_cli,
+        process_cli,
+        dead_letters_cli,
+        orders_cli,
+        mp_cli,
+        sandbox_cli,
+        demo_cli,
+        config_cli,
+        db_cli,
+    ):
+        module.register(app)
 
 
 _register()

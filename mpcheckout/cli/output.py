@@ -48,7 +48,15 @@ def stdout_console() -> Console:
 
 
 def stderr_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    """Notices are lines of prose: off a terminal, never hard-wrapped mid-sentence."""
+    console = Console(stderr=True, highlight=False)
+    if not console.is_terminal:
+        console = Console(stderr=True, highlight=False, soft_wrap=True)
+    return console
+
+
+def to_plain(value: Any) -> Any:
+    return to_jsonable(value)
 
 
 def emit_json(value: Any) -> None:
@@ -61,6 +69,12 @@ def notice(text: str) -> None:
 
 def when(moment: datetime | None) -> str:
     return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def money(amount: Any, currency: str | None) -> str:
+    if amount is None:
+        return "-"
+    return f"{amount} {currency or ''}".strip()
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:

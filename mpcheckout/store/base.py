@@ -94,6 +94,7 @@ class EventOutcome:
     next_attempt_at: datetime | None = None
     dead_reason: str | None = None
     note: str | None = None
+    source: str = "webhook"  # payment_logs.source for the payments a completed event applies
 
 
 @dataclass(slots=True)
@@ -115,6 +116,7 @@ class CommitResult:
     committed: list[int] = field(default_factory=list)
     lease_lost: list[int] = field(default_factory=list)
     applied: ApplyCounts = field(default_factory=ApplyCounts)
+    claimed: list[ClaimedEvent] = field(default_factory=list)
 
 
 @dataclass(slots=True, frozen=True)
@@ -212,12 +214,16 @@ class Store(Protocol):
         worker_id: str,
         outcomes: Sequence[EventOutcome],
         rules: PaymentRules,
-        source: str,
         now: datetime,
+        *,
+        claim_limit: int = 0,
+        lease_seconds: float = 0.0,
     ) -> CommitResult:
         """Write back a batch of results in one transaction. An outcome whose event is no longer
         leased by `worker_id` is refused (listed in lease_lost) and its payments are not applied.
-        Completed outcomes apply their payments exactly as `apply_payments` does."""
+        Completed outcomes apply their payments exactly as `apply_payments` does. With
+        `claim_limit`, the same transaction then claims the next batch as `claim_due_events`
+        does (returned in `claimed`): one commit per batch instead of two."""
 
     def apply_payments(
         self, payments: Sequence[Payment], rules: PaymentRules, source: str, now: datetime
@@ -225,6 +231,9 @@ class Store(Protocol):
         """Apply payment states to orders in one transaction: a (payment_id, status) already in
         payment_logs is a duplicate and changes nothing; otherwise `rules.decide` runs on the
         order as stored and its decision (log row, order row) is written."""
+
+    def count_due_events(self, now: datetime) -> int:
+        """Events a claim at `now` could take: pending and due, or with an expired lease."""
 
     def recover_expired_leases(self, now: datetime) -> int:
         """Return events whose lease expired to pending, due now. Atomic. Returns how many."""

@@ -331,64 +331,41 @@ class SqliteStore:
     def claim_due_events(
         self, worker_id: str, limit: int, lease_seconds: float, now: datetime
     ) -> list[ClaimedEvent]:
-        stamp = utc_iso(now)
-        until = utc_iso(now + timedelta(seconds=lease_seconds))
-        # For a claimed row next_attempt_at holds the lease expiry, so one index range over
-        # (status, next_attempt_at) finds both due events and lost leases; no sort is needed.
-        sql = f"""
-            UPDATE webhook_queue SET
-                attempt_log = CASE WHEN status = 'processing' THEN json_insert(
-                    coalesce(attempt_log, '[]'), '$[#]', json_object('attempt', attempts,
-                    'at', :now, 'error', 'lease expired', 'worker', locked_by))
-                    ELSE attempt_log END,
-                status = 'processing', attempts = attempts + 1, locked_by = :worker,
-                locked_until = :until, next_attempt_at = :until, updated_at = :now,
-                dedupe_key = CASE WHEN substr(dedupe_key, 1, 3) = '{COALESCE_KEY_PREFIX}'
-                    AND instr(dedupe_key, '#') = 0 THEN dedupe_key || '#' || id
-                    ELSE dedupe_key END
-            WHERE id IN (
-                SELECT id FROM (SELECT id FROM webhook_queue WHERE status = 'processing'
-                                AND next_attempt_at <= :now LIMIT :limit)
-                UNION ALL
-                SELECT id FROM (SELECT id FROM webhook_queue WHERE status = 'pending'
-                                AND next_attempt_at <= :now ORDER BY next_attempt_at LIMIT :limit)
-                LIMIT :limit)
-            RETURNING id, topic, action, resource_id, attempts, received_via
-        """
-        params = {"now": stamp, "until": until, "worker": worker_id, "limit": limit}
         with self._write() as conn:
-            rows = conn.execute(sql, params).fetchall()
-        return [ClaimedEvent(*row) for row in sorted(rows)]
+            return _claim(conn, worker_id, limit, lease_seconds, now)
 
     def commit_outcomes(
         self,
         worker_id: str,
         outcomes: Sequence[EventOutcome],
         rules: PaymentRules,
-        source: str,
         now: datetime,
+        *,
+        claim_limit: int = 0,
+        lease_seconds: float = 0.0,
     ) -> CommitResult:
         result = CommitResult()
-        if not outcomes:
+        if not outcomes and not claim_limit:
             return result
         stamp = utc_iso(now)
         with self._write() as conn:
             owned = self._owned(conn, worker_id, [outcome.event_id for outcome in outcomes])
-            for outcome in outcomes:
-                if outcome.event_id not in owned:
-                    result.lease_lost.append(outcome.event_id)
-                    continue
-                result.committed.append(outcome.event_id)
-                if outcome.kind == "completed":
-                    self._apply(conn, outcome.payments, rules, source, now, result.applied)
             mine = [outcome for outcome in outcomes if outcome.event_id in owned]
+            result.committed = [outcome.event_id for outcome in mine]
+            result.lease_lost = [o.event_id for o in outcomes if o.event_id not in owned]
+            for source, payments in _payments_by_source(mine).items():
+                self._apply(conn, payments, rules, source, now, result.applied)
             self._write_completed(conn, [o for o in mine if o.kind == "completed"], stamp)
             self._write_retries(conn, [o for o in mine if o.kind == "retry"], worker_id, stamp)
             self._write_dead(conn, [o for o in mine if o.kind == "dead"], worker_id, stamp)
+            if claim_limit:
+                result.claimed = _claim(conn, worker_id, claim_limit, lease_seconds, now)
         return result
 
     @staticmethod
     def _owned(conn: sqlite3.Connection, worker_id: str, ids: list[int]) -> set[int]:
+        if not ids:
+            return set()
         marks = ",".join("?" * len(ids))
         rows = conn.execute(
             f"SELECT id FROM webhook_queue WHERE id IN ({marks}) "
@@ -472,24 +449,37 @@ class SqliteStore:
         now: datetime,
         counts: ApplyCounts,
     ) -> None:
+        """Two reads for the whole batch, decisions in memory (a later payment of the batch
+        sees what an earlier one did to its order), then three batched writes."""
+        if not payments:
+            return
+        orders = _orders_by_id(conn, {rules.order_id_for(p) for p in payments})
+        logged = _logged_states(conn, {p.id for p in payments})
+        stamp = utc_iso(now)
+        logs, changed, created = [], {}, set()
         for payment in payments:
-            seen = conn.execute(
-                "SELECT 1 FROM payment_logs WHERE payment_id = ? AND status = ?",
-                (payment.id, payment.status),
-            ).fetchone()
-            if seen:
+            if (payment.id, payment.status) in logged:
                 counts.add("duplicate")
                 continue
             order_id = rules.order_id_for(payment)
-            row = conn.execute(
-                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ?", (order_id,)
-            ).fetchone()
-            decision = rules.decide(_order(row) if row else None, payment, now)
+            decision = rules.decide(orders.get(order_id), payment, now)
             counts.add(decision.outcome.value)
             if decision.logs_payment:
-                _insert_log(conn, payment, source, now)
+                logged.add((payment.id, payment.status))
+                logs.append(_log_row(payment, source, stamp))
             if decision.order is not None:
-                _save_order(conn, decision.order, decision.order_is_new)
+                orders[order_id] = changed[order_id] = decision.order
+                if decision.order_is_new:
+                    created.add(order_id)
+        _write_applied(conn, logs, changed, created)
+
+    def count_due_events(self, now: datetime) -> int:
+        with self._read() as conn:
+            return conn.execute(
+                "SELECT count(*) FROM webhook_queue WHERE status IN ('pending', 'processing') "
+                "AND next_attempt_at <= ?",
+                (utc_iso(now),),
+            ).fetchone()[0]
 
     def recover_expired_leases(self, now: datetime) -> int:
         stamp = utc_iso(now)
@@ -554,7 +544,8 @@ class SqliteStore:
             return ReplayResult(dead_letter_id, "invalid_payload")
         conn.execute(
             "UPDATE webhook_queue SET status = 'pending', attempts = 0, next_attempt_at = ?, "
-            "updated_at = ?, locked_by = NULL, locked_until = NULL, completed_at = NULL "
+            "updated_at = ?, locked_by = NULL, locked_until = NULL, completed_at = NULL, "
+            "received_via = 'replay' "
             "WHERE id = ? AND status = 'dead'",
             (stamp, stamp, queue_id),
         )
@@ -615,7 +606,7 @@ class SqliteStore:
     def create_order(self, order: Order) -> None:
         try:
             with self._write() as conn:
-                _save_order(conn, order, is_new=True)
+                _insert_orders(conn, [_order_row(order)])
         except StorageError as exc:
             if "unique" in str(exc.params.get("reason", "")).lower():
                 raise ValidationError("error.order_exists", order_id=order.id) from None
@@ -900,6 +891,51 @@ class SqliteStore:
             return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
+_CLAIM_SQL = f"""
+    UPDATE webhook_queue SET
+        attempt_log = CASE WHEN status = 'processing' THEN json_insert(
+            coalesce(attempt_log, '[]'), '$[#]', json_object('attempt', attempts,
+            'at', :now, 'error', 'lease expired', 'worker', locked_by))
+            ELSE attempt_log END,
+        status = 'processing', attempts = attempts + 1, locked_by = :worker,
+        locked_until = :until, next_attempt_at = :until, updated_at = :now,
+        dedupe_key = CASE WHEN substr(dedupe_key, 1, 3) = '{COALESCE_KEY_PREFIX}'
+            AND instr(dedupe_key, '#') = 0 THEN dedupe_key || '#' || id
+            ELSE dedupe_key END
+    WHERE id IN (
+        SELECT id FROM (SELECT id FROM webhook_queue WHERE status = 'processing'
+                        AND next_attempt_at <= :now LIMIT :limit)
+        UNION ALL
+        SELECT id FROM (SELECT id FROM webhook_queue WHERE status = 'pending'
+                        AND next_attempt_at <= :now ORDER BY next_attempt_at LIMIT :limit)
+        LIMIT :limit)
+    RETURNING id, topic, action, resource_id, attempts, received_via
+"""
+
+
+def _claim(
+    conn: sqlite3.Connection, worker_id: str, limit: int, lease_seconds: float, now: datetime
+) -> list[ClaimedEvent]:
+    """For a claimed row next_attempt_at holds the lease expiry, so one index range over
+    (status, next_attempt_at) finds both due events and lost leases; no sort is needed."""
+    params = {
+        "now": utc_iso(now),
+        "until": utc_iso(now + timedelta(seconds=lease_seconds)),
+        "worker": worker_id,
+        "limit": limit,
+    }
+    rows = conn.execute(_CLAIM_SQL, params).fetchall()
+    return [ClaimedEvent(*row) for row in sorted(rows)]
+
+
+def _payments_by_source(outcomes: Sequence[EventOutcome]) -> dict[str, list[Payment]]:
+    grouped: dict[str, list[Payment]] = {}
+    for outcome in outcomes:
+        if outcome.kind == "completed" and outcome.payments:
+            grouped.setdefault(outcome.source, []).extend(outcome.payments)
+    return grouped
+
+
 def _known_table(table: str) -> None:
     if table not in TABLES:
         raise ValidationError("error.unknown_table", table=table)
@@ -917,28 +953,46 @@ def _neutral(value: Any) -> Any:
     return value
 
 
-def _insert_log(conn: sqlite3.Connection, payment: Payment, source: str, now: datetime) -> None:
-    conn.execute(
-        "INSERT INTO payment_logs (payment_id, status, status_detail, external_reference, "
-        "amount, currency, date_last_updated, source, raw, recorded_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            payment.id,
-            payment.status,
-            payment.status_detail,
-            payment.external_reference,
-            _money(payment.amount),
-            payment.currency,
-            _ts(payment.date_last_updated),
-            source,
-            json.dumps(payment.raw, default=str) if payment.raw else None,
-            utc_iso(now),
-        ),
+_ORDER_WRITE_COLUMNS = (
+    "status, amount, currency, title, preference_id, payment_id, payment_status, "
+    "payment_updated_at, created_at, updated_at, paid_at, source, id"
+)
+
+
+def _orders_by_id(conn: sqlite3.Connection, order_ids: set[str]) -> dict[str, Order]:
+    marks = ",".join("?" * len(order_ids))
+    rows = conn.execute(
+        f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id IN ({marks})", list(order_ids)
+    ).fetchall()
+    return {row[0]: _order(row) for row in rows}
+
+
+def _logged_states(conn: sqlite3.Connection, payment_ids: set[str]) -> set[tuple[str, str]]:
+    marks = ",".join("?" * len(payment_ids))
+    rows = conn.execute(
+        f"SELECT payment_id, status FROM payment_logs WHERE payment_id IN ({marks})",
+        list(payment_ids),
+    ).fetchall()
+    return set(rows)
+
+
+def _log_row(payment: Payment, source: str, stamp: str) -> tuple:
+    return (
+        payment.id,
+        payment.status,
+        payment.status_detail,
+        payment.external_reference,
+        _money(payment.amount),
+        payment.currency,
+        _ts(payment.date_last_updated),
+        source,
+        json.dumps(payment.raw, default=str) if payment.raw else None,
+        stamp,
     )
 
 
-def _save_order(conn: sqlite3.Connection, order: Order, is_new: bool) -> None:
-    values = (
+def _order_row(order: Order) -> tuple:
+    return (
         order.status,
         _money(order.amount),
         order.currency,
@@ -953,20 +1007,33 @@ def _save_order(conn: sqlite3.Connection, order: Order, is_new: bool) -> None:
         order.source,
         order.id,
     )
-    if is_new:
-        conn.execute(
-            "INSERT INTO orders (status, amount, currency, title, preference_id, payment_id, "
-            "payment_status, payment_updated_at, created_at, updated_at, paid_at, source, id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            values,
-        )
-    else:
-        conn.execute(
-            "UPDATE orders SET status = ?, amount = ?, currency = ?, title = ?, "
-            "preference_id = ?, payment_id = ?, payment_status = ?, payment_updated_at = ?, "
-            "created_at = ?, updated_at = ?, paid_at = ?, source = ? WHERE id = ?",
-            values,
-        )
+
+
+def _write_applied(
+    conn: sqlite3.Connection, logs: list[tuple], changed: dict[str, Order], created: set[str]
+) -> None:
+    conn.executemany(
+        "INSERT INTO payment_logs (payment_id, status, status_detail, external_reference, "
+        "amount, currency, date_last_updated, source, raw, recorded_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        logs,
+    )
+    new = [_order_row(order) for order_id, order in changed.items() if order_id in created]
+    _insert_orders(conn, new)
+    conn.executemany(
+        "UPDATE orders SET status = ?, amount = ?, currency = ?, title = ?, preference_id = ?, "
+        "payment_id = ?, payment_status = ?, payment_updated_at = ?, created_at = ?, "
+        "updated_at = ?, paid_at = ?, source = ? WHERE id = ?",
+        [_order_row(order) for order_id, order in changed.items() if order_id not in created],
+    )
+
+
+def _insert_orders(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    conn.executemany(
+        f"INSERT INTO orders ({_ORDER_WRITE_COLUMNS}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
 
 
 def _json_or(value: str | None, default: Any) -> Any:

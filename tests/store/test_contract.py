@@ -33,9 +33,7 @@ def test_identical_ipn_coalesces_only_while_pending(store, clock):
 def test_webhook_keys_stay_taken_for_ever(store, clock):
     store.enqueue_many([webhook(7)], "http", clock.now())
     (event,) = store.claim_due_events("w1", 10, 60, clock.now())
-    store.commit_outcomes(
-        "w1", [EventOutcome(event.id, "completed")], RULES, "webhook", clock.now()
-    )
+    store.commit_outcomes("w1", [EventOutcome(event.id, "completed")], RULES, clock.now())
     assert store.enqueue_many([webhook(7)], "http", clock.now()).duplicates == 1
 
 
@@ -57,13 +55,9 @@ def test_expired_lease_is_claimed_again_and_the_late_worker_is_refused(store, cl
     clock.advance(seconds=31)
     (again,) = store.claim_due_events("w2", 10, 30, clock.now())
     assert again.id == event.id and again.attempts == 2
-    late = store.commit_outcomes(
-        "w1", [EventOutcome(event.id, "completed")], RULES, "webhook", clock.now()
-    )
+    late = store.commit_outcomes("w1", [EventOutcome(event.id, "completed")], RULES, clock.now())
     assert late.lease_lost == [event.id] and late.committed == []
-    done = store.commit_outcomes(
-        "w2", [EventOutcome(event.id, "completed")], RULES, "webhook", clock.now()
-    )
+    done = store.commit_outcomes("w2", [EventOutcome(event.id, "completed")], RULES, clock.now())
     assert done.committed == [event.id]
     history = store.get_event(event.id).errors
     assert history[0]["error"] == "lease expired" and history[0]["worker"] == "w1"
@@ -77,7 +71,6 @@ def test_events_not_yet_due_are_not_claimed(store, clock):
         "w1",
         [EventOutcome(event.id, "retry", error="503", next_attempt_at=retry_at)],
         RULES,
-        "webhook",
         clock.now(),
     )
     assert store.claim_due_events("w1", 10, 60, clock.now()) == []
@@ -93,7 +86,6 @@ def test_dead_outcome_moves_the_event_to_the_dead_letters_with_its_history(store
         "w1",
         [EventOutcome(event.id, "dead", error="404 not found", dead_reason="permanent")],
         RULES,
-        "webhook",
         clock.now(),
     )
     assert store.get_event(event.id).status == "dead"
@@ -113,7 +105,6 @@ def test_replay_sends_a_dead_letter_back_once(store, clock):
         "w1",
         [EventOutcome(event.id, "dead", error="x", dead_reason="exhausted")],
         RULES,
-        "webhook",
         clock.now(),
     )
     (letter,) = store.list_dead_letters(DeadLetterFilter())
@@ -202,7 +193,6 @@ def test_completed_outcome_applies_its_payments_in_the_same_transaction(store, c
         "w1",
         [EventOutcome(event.id, "completed", payments=(payment("900", "approved", clock.now()),))],
         RULES,
-        "webhook",
         clock.now(),
     )
     assert result.applied.by_outcome == {"applied": 1}
@@ -254,7 +244,7 @@ def test_archive_moves_old_completed_events(store, clock):
     store.enqueue_many([webhook(1), webhook(2)], "file", clock.now())
     claimed = store.claim_due_events("w1", 10, 60, clock.now())
     store.commit_outcomes(
-        "w1", [EventOutcome(e.id, "completed") for e in claimed], RULES, "webhook", clock.now()
+        "w1", [EventOutcome(e.id, "completed") for e in claimed], RULES, clock.now()
     )
     clock.advance(days=31)
     assert store.archive_completed(clock.now() - timedelta(days=30), 1000, clock.now()) == 2

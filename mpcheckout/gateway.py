@@ -1,0 +1,346 @@
+"""Mercado Pago's API: the official SDK for resources and error types, over one pooled httpx
+client injected as the SDK's HTTP transport (the SDK's own `requests` stack is never used).
+
+The base URL comes from config, so the sandbox and the real API are one setting apart: the SDK
+builds `https://api.mercadopago.com/...` URLs and the transport rebases them. Idempotent calls
+(GET) are retried here on 429/5xx/timeouts, honouring `Retry-After` up to a bound; what is still
+failing becomes one of the project's errors, marked transient or permanent for the queue.
+Safe to use from several threads at once: httpx.Client is, and the SDK resources hold no state.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+import mercadopago
+from mercadopago.config import RequestOptions
+from mercadopago.http import HttpClient
+
+from .clock import parse_iso, utc_iso
+from .config import MercadoPagoSettings
+from .errors import (
+    ConfigurationError,
+    ExternalServiceError,
+    MercadoPagoAuthError,
+    MercadoPagoNotFoundError,
+    MercadoPagoRateLimitedError,
+    MercadoPagoRejectedError,
+    MercadoPagoUnavailableError,
+)
+from .models import MerchantOrder, Payment, Preference
+
+SDK_BASE_URL = "https://api.mercadopago.com"
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+SEARCH_PAGE_SIZE = 50  # Mercado Pago's maximum `limit` for /v1/payments/search
+SEARCH_MAX_OFFSET = 10_000  # ... and its maximum `offset`: deeper pages narrow the window
+
+
+class _NoCookies(httpx.Cookies):
+    """Mercado Pago's API is token-authenticated; its cookies mean nothing to us. httpx runs
+    every response through http.cookiejar, which builds urllib request objects: measured at
+    over 100 us per call, more than the rest of a call to a local API. Skip it."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+def pooled_client(settings: MercadoPagoSettings) -> httpx.Client:
+    client = httpx.Client(
+        timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+        limits=httpx.Limits(
+            max_connections=settings.max_connections,
+            max_keepalive_connections=settings.max_connections,
+        ),
+    )
+    client._cookies = _NoCookies()  # see _NoCookies
+    return client
+
+
+class HttpxTransport(HttpClient):
+    """The SDK's HttpClient interface over a shared httpx.Client."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        api_base: str,
+        *,
+        max_retries: int = 2,
+        max_retry_wait: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.api_base = api_base.rstrip("/")
+        self.max_retries = max_retries
+        self.max_retry_wait = max_retry_wait
+        self.sleep = sleep
+
+    def request(self, method, url, maxretries=None, retry_on=None, backoff_factor=None, **kwargs):
+        url = self.api_base + url.removeprefix(SDK_BASE_URL)
+        retries = self.max_retries if method == "GET" else 0
+        for attempt in range(retries + 1):
+            result = self._once(method, url, kwargs)
+            wait = _retry_wait(result, attempt)
+            if attempt == retries or wait is None or wait > self.max_retry_wait:
+                return result
+            self.sleep(wait)
+        return result  # pragma: no cover - the loop always returns
+
+    def _once(self, method: str, url: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            response = self.client.request(
+                method,
+                url,
+                headers=kwargs.get("headers"),
+                params=kwargs.get("params"),
+                content=kwargs.get("data"),
+            )
+        except httpx.TimeoutException as exc:
+            return {"status": 0, "response": None, "transport_error": f"timeout: {exc}"}
+        except httpx.TransportError as exc:
+            return {"status": 0, "response": None, "transport_error": f"connection: {exc}"}
+        result = {"status": response.status_code, "response": None, "headers": response.headers}
+        if response.status_code != 204 and response.content:
+            try:
+                result["response"] = json.loads(response.content)
+            except ValueError:
+                result["malformed"] = True
+        return result
+
+
+def _retry_wait(result: Mapping[str, Any], attempt: int) -> float | None:
+    """Seconds to wait before trying again, or None when trying again cannot help."""
+    status = result["status"]
+    if status == 0 or result.get("malformed") or status in RETRYABLE_STATUSES:
+        retry_after = _retry_after(result)
+        return retry_after if retry_after is not None else 0.2 * 2**attempt
+    return None
+
+
+def _retry_after(result: Mapping[str, Any]) -> float | None:
+    headers = result.get("headers") or {}
+    value = headers.get("retry-after")
+    try:
+        return max(float(value), 0.0) if value is not None else None
+    except ValueError:
+        return None
+
+
+@dataclass(slots=True, frozen=True)
+class PreferenceRequest:
+    items: list[dict[str, Any]]
+    external_reference: str
+    notification_url: str | None = None
+    expires_at: datetime | None = None
+    back_urls: dict[str, str] | None = None
+
+
+class MercadoPagoGateway:
+    def __init__(self, sdk: mercadopago.SDK, client: httpx.Client) -> None:
+        self._client = client
+        self._payments = sdk.payment()
+        self._merchant_orders = sdk.merchant_order()
+        self._preferences = sdk.preference()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def get_payment(self, payment_id: str) -> Payment:
+        return parse_payment(_checked(self._payments.get(payment_id)))
+
+    def get_merchant_order(self, merchant_order_id: str) -> MerchantOrder:
+        return parse_merchant_order(_checked(self._merchant_orders.get(merchant_order_id)))
+
+    def create_preference(self, request: PreferenceRequest) -> Preference:
+        return parse_preference(_checked(self._preferences.create(_preference_body(request))))
+
+    def search_page(self, begin: datetime, end: datetime, offset: int) -> list[Payment]:
+        filters = {
+            "range": "date_last_updated",
+            "begin_date": utc_iso_ms(begin),
+            "end_date": utc_iso_ms(end),
+            "sort": "date_last_updated",
+            "criteria": "asc",
+            "limit": SEARCH_PAGE_SIZE,
+            "offset": offset,
+        }
+        body = _checked(self._payments.search(filters))
+        results = body.get("results") if isinstance(body, dict) else None
+        if not isinstance(results, list):
+            raise MercadoPagoRejectedError(transient=True, mp_message="search without results")
+        return [parse_payment(item) for item in results]
+
+    def search_payments(self, updated_from: datetime, updated_to: datetime) -> Iterator[Payment]:
+        """Every payment whose date_last_updated is in [from, to], oldest first, each once.
+
+        Pages by moving the window's start to the last date seen instead of by offset: offset
+        stops at 10,000, and a payment updated during the sweep moves to the end of the order,
+        which would make offset paging skip another one."""
+        cursor, offset, seen_at_cursor = updated_from, 0, set()
+        while True:
+            page = self.search_page(cursor, updated_to, offset)
+            yield from (payment for payment in page if payment.id not in seen_at_cursor)
+            if len(page) < SEARCH_PAGE_SIZE:
+                return
+            last = page[-1].date_last_updated
+            if last is not None and last > cursor:
+                cursor, offset = last, 0
+                seen_at_cursor = {p.id for p in page if p.date_last_updated == last}
+            else:  # a whole page shares one timestamp: only offset can move past it
+                seen_at_cursor |= {p.id for p in page}
+                offset += SEARCH_PAGE_SIZE
+                if offset > SEARCH_MAX_OFFSET:
+                    raise MercadoPagoRejectedError(
+                        transient=False, mp_message="over 10,000 payments share one timestamp"
+                    )
+
+
+def utc_iso_ms(moment: datetime) -> str:
+    return utc_iso(moment)[:23] + "Z"
+
+
+def build_gateway(
+    settings: MercadoPagoSettings, *, sleep: Callable[[float], None] = time.sleep
+) -> MercadoPagoGateway:
+    if settings.access_token is None:
+        raise ConfigurationError("error.no_access_token", hint_key="hint.no_access_token")
+    client = pooled_client(settings)
+    transport = HttpxTransport(
+        client,
+        settings.api_base,
+        max_retries=settings.max_retries,
+        max_retry_wait=settings.max_retry_wait_seconds,
+        sleep=sleep,
+    )
+    sdk = mercadopago.SDK(
+        settings.access_token.get_secret_value(),
+        http_client=transport,
+        request_options=RequestOptions(max_retries=0),
+    )
+    return MercadoPagoGateway(sdk, client)
+
+
+def _checked(result: Mapping[str, Any]) -> Any:
+    """The response body of a successful call; otherwise the matching project error."""
+    status = result["status"]
+    if "transport_error" in result:
+        raise MercadoPagoUnavailableError(mp_message=result["transport_error"])
+    if result.get("malformed"):
+        raise MercadoPagoUnavailableError(status=status, mp_message="malformed JSON in response")
+    if 200 <= status < 300:
+        return result["response"]
+    raise _error_for(status, result)
+
+
+def _error_for(status: int, result: Mapping[str, Any]) -> ExternalServiceError:
+    body = result.get("response") if isinstance(result.get("response"), dict) else {}
+    headers = result.get("headers") or {}
+    details = {
+        "status": status,
+        "request_id": headers.get("x-request-id"),
+        "mp_message": str(body.get("message") or body.get("error") or "")[:300],
+    }
+    if status == 429:
+        return MercadoPagoRateLimitedError(retry_after=_retry_after(result), **details)
+    if status >= 500 or status in (408, 423, 424):
+        return MercadoPagoUnavailableError(**details)
+    if status in (401, 403):
+        return MercadoPagoAuthError(transient=False, **details)
+    if status == 404:
+        return MercadoPagoNotFoundError(transient=False, **details)
+    return MercadoPagoRejectedError(transient=False, **details)
+
+
+def _malformed(what: str) -> MercadoPagoRejectedError:
+    return MercadoPagoRejectedError(transient=False, mp_message=f"malformed resource: {what}")
+
+
+def _amount(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise _malformed("transaction_amount is not a number") from None
+
+
+def _date(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        return parse_iso(str(value))
+    except ValueError:
+        raise _malformed(f"bad date {value!r}") from None
+
+
+def _id(value: Any, what: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | str) or str(value) == "":
+        raise _malformed(f"{what} has no id")
+    return str(value)
+
+
+def parse_payment(data: Any) -> Payment:
+    if not isinstance(data, dict) or not isinstance(data.get("status"), str):
+        raise _malformed("payment without a status")
+    reference = data.get("external_reference")
+    return Payment(
+        id=_id(data.get("id"), "payment"),
+        status=data["status"],
+        status_detail=data.get("status_detail"),
+        external_reference=str(reference) if reference not in (None, "") else None,
+        amount=_amount(data.get("transaction_amount")),
+        currency=data.get("currency_id"),
+        date_last_updated=_date(data.get("date_last_updated")),
+        date_approved=_date(data.get("date_approved")),
+        raw=data,
+    )
+
+
+def parse_merchant_order(data: Any) -> MerchantOrder:
+    if not isinstance(data, dict) or not isinstance(data.get("payments", []), list):
+        raise _malformed("merchant order")
+    payments = data.get("payments") or []
+    reference = data.get("external_reference")
+    return MerchantOrder(
+        id=_id(data.get("id"), "merchant order"),
+        status=data.get("status"),
+        external_reference=str(reference) if reference not in (None, "") else None,
+        preference_id=data.get("preference_id"),
+        payment_ids=tuple(
+            _id(p.get("id") if isinstance(p, dict) else None, "payment") for p in payments
+        ),
+        raw=data,
+    )
+
+
+def parse_preference(data: Any) -> Preference:
+    if not isinstance(data, dict):
+        raise _malformed("preference")
+    return Preference(
+        id=_id(data.get("id"), "preference"),
+        init_point=data.get("init_point"),
+        sandbox_init_point=data.get("sandbox_init_point"),
+        external_reference=data.get("external_reference"),
+        raw=data,
+    )
+
+
+def _preference_body(request: PreferenceRequest) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "items": request.items,
+        "external_reference": request.external_reference,
+    }
+    if request.notification_url:
+        body["notification_url"] = request.notification_url
+    if request.back_urls:
+        body["back_urls"] = request.back_urls
+    if request.expires_at:
+        body["expires"] = True
+        body["expiration_date_to"] = utc_iso_ms(request.expires_at)
+    return body

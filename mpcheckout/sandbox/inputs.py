@@ -1,0 +1,150 @@
+"""Control API and seed file JSON -> typed requests. Every problem is an ApiError(400) in Mercado
+Pago's error shape, naming the field in `cause[].data`."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import mp_errors
+from .dates import parse_datetime
+from .money import parse_amount
+from .notifier import ACTIONS, NotifySpec
+from .state import DEFAULT_AMOUNT, PAYMENT_STATUSES, BulkSpec, PaymentDraft
+
+MAX_BULK = 500_000
+MAX_DUPLICATES = 100
+
+
+def require_object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise mp_errors.bad_request("The body must be a JSON object", data="body")
+    return body
+
+
+def payment_draft(body: Any) -> PaymentDraft:
+    body = require_object(body)
+    return PaymentDraft(
+        external_reference=_text(body, "external_reference"),
+        preference_id=_text(body, "preference_id"),
+        status=_status(body, "approved"),
+        status_detail=_text(body, "status_detail"),
+        transaction_amount=_optional_amount(body, "transaction_amount"),
+        currency_id=_text(body, "currency_id"),
+        date_last_updated=_datetime(body, "date_last_updated"),
+        description=_text(body, "description"),
+        payment_method_id=_text(body, "payment_method_id"),
+        payment_type_id=_text(body, "payment_type_id"),
+        payer_email=_text(body, "payer_email"),
+        metadata=_metadata(body),
+        id=_positive_int(body, "id"),
+        date_created=_datetime(body, "date_created"),
+        date_approved=_datetime(body, "date_approved"),
+    )
+
+
+def bulk_spec(body: Any) -> BulkSpec:
+    body = require_object(body)
+    count = _positive_int(body, "count")
+    if count is None or count > MAX_BULK:
+        raise _invalid("count", f"a whole number from 1 to {MAX_BULK}")
+    step = body.get("step_seconds", 1.0)
+    if isinstance(step, bool) or not isinstance(step, int | float) or not math.isfinite(step):
+        raise _invalid("step_seconds", "a number of seconds")
+    return BulkSpec(
+        count=count,
+        status=_status(body, "approved"),
+        external_reference_prefix=_text(body, "external_reference_prefix") or "bulk-",
+        transaction_amount=_optional_amount(body, "transaction_amount") or DEFAULT_AMOUNT,
+        currency_id=_text(body, "currency_id") or "ARS",
+        start=_datetime(body, "start"),
+        step_seconds=float(step),
+    )
+
+
+def status_change(body: Any) -> tuple[str, str | None, datetime | None]:
+    """(status, status_detail, date_last_updated) of POST /_sandbox/payments/{id}/status."""
+    body = require_object(body)
+    if "status" not in body:
+        raise _invalid("status", f"one of {', '.join(PAYMENT_STATUSES)}")
+    return _status(body, None), _text(body, "status_detail"), _datetime(body, "date_last_updated")
+
+
+def notify_spec(value: Any) -> NotifySpec | None:
+    """The `notify` field: absent or {} -> notify with defaults; false -> do not notify."""
+    if value is None or value is True:
+        return NotifySpec()
+    if value is False:
+        return None
+    spec = require_object(value)
+    url = _text(spec, "url")
+    if url is not None and urlsplit(url).scheme not in ("http", "https"):
+        raise _invalid("url", "an http:// or https:// URL")
+    action = _text(spec, "action")
+    if action is not None and action not in ACTIONS:
+        raise _invalid("action", f"one of {', '.join(ACTIONS)}")
+    duplicates = spec.get("duplicates", 0)
+    if type(duplicates) is not int or not 0 <= duplicates <= MAX_DUPLICATES:
+        raise _invalid("duplicates", f"a whole number from 0 to {MAX_DUPLICATES}")
+    if not isinstance(spec.get("ipn", False), bool):
+        raise _invalid("ipn", "true or false")
+    return NotifySpec(url, _text(spec, "secret"), spec.get("ipn", False), duplicates, action)
+
+
+def _invalid(name: str, expected: str) -> mp_errors.ApiError:
+    return mp_errors.bad_request(f"{name} invalid. Expected {expected}", data=name)
+
+
+def _text(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # ids and references may come as numbers
+    if not isinstance(value, str):
+        raise _invalid(name, "a string")
+    return value or None
+
+
+def _status(body: dict[str, Any], default: str | None) -> str:
+    status = body.get("status", default)
+    if status not in PAYMENT_STATUSES:
+        raise _invalid("status", f"one of {', '.join(PAYMENT_STATUSES)}")
+    return status
+
+
+def _optional_amount(body: dict[str, Any], name: str) -> Decimal | None:
+    if body.get(name) is None:
+        return None
+    try:
+        return parse_amount(body[name])
+    except ValueError:
+        raise _invalid(name, "a positive number or numeric string") from None
+
+
+def _datetime(body: dict[str, Any], name: str) -> datetime | None:
+    if body.get(name) is None:
+        return None
+    try:
+        return parse_datetime(body[name])
+    except ValueError:
+        raise _invalid(name, "an ISO-8601 date") from None
+
+
+def _positive_int(body: dict[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if type(value) is not int or value <= 0:
+        raise _invalid(name, "a positive whole number")
+    return value
+
+
+def _metadata(body: dict[str, Any]) -> dict[str, Any]:
+    metadata = body.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise _invalid("metadata", "a JSON object")
+    return metadata

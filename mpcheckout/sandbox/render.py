@@ -1,0 +1,323 @@
+"""The sandbox's resources as Mercado Pago's API writes them: every key its real answers carry
+(sdk-java mocks payment_base, payment_search, merchant_order_base, preference_base; the
+OpenAPI fixtures), nulls where real answers have nulls, amounts as JSON numbers, dates in UTC-4
+with milliseconds."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from .dates import mercadopago_datetime
+from .money import json_number
+from .state import COLLECTOR_ID, MerchantOrder, Payment, Preference, SandboxState
+
+# currency -> (site id, checkout domain), for site_id and the init_point URLs.
+SITES = {
+    "ARS": ("MLA", "mercadopago.com.ar"),
+    "BRL": ("MLB", "mercadopago.com.br"),
+    "MXN": ("MLM", "mercadopago.com.mx"),
+    "CLP": ("MLC", "mercadopago.cl"),
+    "COP": ("MCO", "mercadopago.com.co"),
+    "PEN": ("MPE", "mercadopago.com.pe"),
+    "UYU": ("MLU", "mercadopago.com.uy"),
+}
+# Mercado Pago's processing fee, so net_received_amount differs from the amount as it does.
+FEE_RATE = Decimal("0.0499")
+_CENT = Decimal("0.01")
+_PAID = frozenset({"approved", "authorized"})
+_REVERTED = frozenset({"refunded", "charged_back"})
+
+
+def site_of(currency_id: str) -> tuple[str, str]:
+    return SITES.get(currency_id, SITES["ARS"])
+
+
+def payment_json(payment: Payment, state: SandboxState) -> dict[str, Any]:
+    document = _payment_identity(payment) | _payment_amounts(payment) | _payment_constants()
+    document["payer"] = _payer(payment)
+    document["additional_info"] = _additional_info(payment, state)
+    document["order"] = {"id": payment.merchant_order_id, "type": "mercadopago"}
+    document["refunds"] = _refunds(payment)
+    if payment.preference_id:
+        document["preference_id"] = payment.preference_id
+    return document
+
+
+def _payment_identity(payment: Payment) -> dict[str, Any]:
+    approved = payment.date_approved
+    return {
+        "id": payment.id,
+        "date_created": mercadopago_datetime(payment.date_created),
+        "date_approved": mercadopago_datetime(approved),
+        "date_last_updated": mercadopago_datetime(payment.date_last_updated),
+        "date_of_expiration": None,
+        "money_release_date": mercadopago_datetime(approved) if approved else None,
+        "money_release_status": "released" if payment.status == "approved" else None,
+        "operation_type": "regular_payment",
+        "issuer_id": "24" if payment.payment_type_id == "credit_card" else None,
+        "payment_method_id": payment.payment_method_id,
+        "payment_type_id": payment.payment_type_id,
+        "status": payment.status,
+        "status_detail": payment.status_detail,
+        "currency_id": payment.currency_id,
+        "description": payment.description,
+        "live_mode": False,
+        "collector_id": COLLECTOR_ID,
+        "external_reference": payment.external_reference,
+        "metadata": payment.metadata,
+        "notification_url": payment.notification_url,
+    }
+
+
+def _payment_amounts(payment: Payment) -> dict[str, Any]:
+    amount = payment.transaction_amount
+    fee = (amount * FEE_RATE).quantize(_CENT) if payment.status in _PAID else Decimal(0)
+    refunded = amount if payment.status == "refunded" else Decimal(0)
+    net = amount - fee if payment.status in _PAID else Decimal(0)
+    return {
+        "transaction_amount": json_number(amount),
+        "transaction_amount_refunded": json_number(refunded),
+        "coupon_amount": 0,
+        "taxes_amount": 0,
+        "shipping_amount": 0,
+        "installments": 1,
+        "transaction_details": {
+            "payment_method_reference_id": None,
+            "net_received_amount": json_number(net),
+            "total_paid_amount": json_number(amount),
+            "overpaid_amount": 0,
+            "external_resource_url": None,
+            "installment_amount": json_number(amount),
+            "financial_institution": None,
+            "payable_deferral_period": None,
+            "acquirer_reference": None,
+            "transaction_id": None,
+            "bank_transfer_id": None,
+        },
+        "fee_details": (
+            [{"type": "mercadopago_fee", "amount": json_number(fee), "fee_payer": "collector"}]
+            if fee
+            else []
+        ),
+        "captured": True,
+    }
+
+
+def _payment_constants() -> dict[str, Any]:
+    return {
+        "sponsor_id": None,
+        "authorization_code": None,
+        "money_release_schema": None,
+        "counter_currency": None,
+        "pos_id": None,
+        "store_id": None,
+        "integrator_id": None,
+        "platform_id": None,
+        "corporation_id": None,
+        "marketplace_owner": None,
+        "differential_pricing_id": None,
+        "deduction_schema": None,
+        "charges_details": [],
+        "binary_mode": False,
+        "call_for_authorize_id": None,
+        "statement_descriptor": "MERCADOPAGO",
+        "card": {},
+        "processing_mode": "aggregator",
+        "merchant_account_id": None,
+        "merchant_number": None,
+        "acquirer_reconciliation": [],
+        "point_of_interaction": {},
+        "shipping_cost": 0,
+        "brand_id": None,
+        "callback_url": None,
+        "internal_metadata": None,
+        "three_ds_info": None,
+    }
+
+
+def _payer(payment: Payment) -> dict[str, Any]:
+    return {
+        "type": None,
+        "id": "128185910",
+        "operator_id": None,
+        "email": payment.payer_email,
+        "identification": {"type": "DNI", "number": "32659430"},
+        "phone": {"area_code": None, "number": None, "extension": None},
+        "first_name": None,
+        "last_name": None,
+        "entity_type": None,
+    }
+
+
+def _additional_info(payment: Payment, state: SandboxState) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "authentication_code": None,
+        "nsu_processadora": None,
+        "available_balance": None,
+    }
+    preference = state.preferences.get(payment.preference_id or "")
+    if preference:
+        # Real answers carry item quantities and prices as strings here ("1", "100.0").
+        info["items"] = [
+            item | {"quantity": str(item["quantity"]), "unit_price": str(float(item["unit_price"]))}
+            for item in preference.items
+        ]
+    return info
+
+
+def _refunds(payment: Payment) -> list[dict[str, Any]]:
+    if payment.status != "refunded":
+        return []
+    return [
+        {
+            "id": payment.id + 7_000_000_000,
+            "payment_id": payment.id,
+            "amount": json_number(payment.transaction_amount),
+            "source": {"id": str(COLLECTOR_ID), "name": "sandbox", "type": "collector"},
+            "date_created": mercadopago_datetime(payment.date_refunded),
+            "status": "approved",
+            "refund_mode": "standard",
+        }
+    ]
+
+
+def merchant_order_json(order: MerchantOrder, state: SandboxState) -> dict[str, Any]:
+    payments = [state.payments[payment_id] for payment_id in order.payment_ids]
+    preference = state.preferences.get(order.preference_id or "")
+    total = preference.total if preference else sum_amounts(payments)
+    paid = sum_amounts(p for p in payments if p.status in _PAID)
+    refunded = sum_amounts(p for p in payments if p.status in _REVERTED)
+    last_updated = max([order.date_created, *(p.date_last_updated for p in payments)])
+    currency = payments[0].currency_id if payments else "ARS"
+    return {
+        "id": order.id,
+        "status": "closed" if total and paid >= total else "opened",
+        "external_reference": order.external_reference,
+        "preference_id": order.preference_id,
+        "payments": [_order_payment(payment) for payment in payments],
+        "shipments": [],
+        "payouts": [],
+        "collector": {"id": COLLECTOR_ID, "email": "", "nickname": "TESTSANDBOX"},
+        "marketplace": "NONE",
+        "notification_url": order.notification_url,
+        "date_created": mercadopago_datetime(order.date_created),
+        "last_updated": mercadopago_datetime(last_updated),
+        "sponsor_id": None,
+        "shipping_cost": 0,
+        "total_amount": json_number(total),
+        "site_id": site_of(currency)[0],
+        "paid_amount": json_number(paid),
+        "refunded_amount": json_number(refunded),
+        "payer": None,
+        "items": list(preference.items) if preference else [],
+        "cancelled": False,
+        "additional_info": "",
+        "application_id": None,
+        "order_status": _order_status(payments, total, paid, refunded),
+    }
+
+
+def sum_amounts(payments: Any) -> Decimal:
+    return sum((payment.transaction_amount for payment in payments), Decimal(0))
+
+
+def _order_payment(payment: Payment) -> dict[str, Any]:
+    amount = json_number(payment.transaction_amount)
+    return {
+        "id": payment.id,
+        "transaction_amount": amount,
+        "total_paid_amount": amount,
+        "shipping_cost": 0,
+        "currency_id": payment.currency_id,
+        "status": payment.status,
+        "status_detail": payment.status_detail,
+        "operation_type": "regular_payment",
+        "date_approved": mercadopago_datetime(payment.date_approved),
+        "date_created": mercadopago_datetime(payment.date_created),
+        "last_modified": mercadopago_datetime(payment.date_last_updated),
+        "amount_refunded": amount if payment.status == "refunded" else 0,
+    }
+
+
+def _order_status(payments: list[Payment], total: Decimal, paid: Decimal, refunded: Decimal) -> str:
+    """Mercado Pago's order_status values: paid, partially_paid, reverted, payment_in_process,
+    payment_required."""
+    if paid and paid >= total:
+        return "paid"
+    if paid:
+        return "partially_paid"
+    if refunded:
+        return "reverted"
+    if any(p.status in ("pending", "in_process") for p in payments):
+        return "payment_in_process"
+    return "payment_required"
+
+
+def preference_json(preference: Preference) -> dict[str, Any]:
+    site_id, domain = site_of(preference.currency_id)
+    query = f"checkout/v1/redirect?pref_id={preference.id}"
+    fields = preference.fields
+    return _preference_defaults() | {
+        "id": preference.id,
+        "collector_id": COLLECTOR_ID,
+        "date_created": mercadopago_datetime(preference.date_created),
+        "init_point": f"https://www.{domain}/{query}",
+        "sandbox_init_point": f"https://sandbox.{domain}/{query}",
+        "items": [dict(item) for item in preference.items],
+        "site_id": site_id,
+        **fields,
+        "back_urls": {"failure": "", "pending": "", "success": ""} | fields.get("back_urls", {}),
+        "payer": _preference_payer() | fields.get("payer", {}),
+    }
+
+
+def _preference_defaults() -> dict[str, Any]:
+    return {
+        "additional_info": "",
+        "auto_return": "",
+        "binary_mode": False,
+        "client_id": "6245132082630004",
+        "coupon_code": None,
+        "coupon_labels": None,
+        "date_of_expiration": None,
+        "expiration_date_from": None,
+        "expiration_date_to": None,
+        "expires": False,
+        "external_reference": "",
+        "internal_metadata": None,
+        "marketplace": "NONE",
+        "marketplace_fee": 0,
+        "metadata": {},
+        "notification_url": None,
+        "operation_type": "regular_payment",
+        "payment_methods": {
+            "default_card_id": None,
+            "default_payment_method_id": None,
+            "excluded_payment_methods": [{"id": ""}],
+            "excluded_payment_types": [{"id": ""}],
+            "installments": None,
+            "default_installments": None,
+        },
+        "processing_modes": None,
+        "product_id": None,
+        "redirect_urls": {"failure": "", "pending": "", "success": ""},
+        "shipments": {"default_shipping_method": None, "receiver_address": {}},
+        "statement_descriptor": None,
+        # Real answers leave total_amount and last_updated null (sdk-java preference_base).
+        "total_amount": None,
+        "last_updated": None,
+    }
+
+
+def _preference_payer() -> dict[str, Any]:
+    return {
+        "phone": {"area_code": "", "number": ""},
+        "address": {"zip_code": "", "street_name": "", "street_number": None},
+        "email": "",
+        "identification": {"number": "", "type": ""},
+        "name": "",
+        "surname": "",
+        "date_created": None,
+        "last_purchase": None,
+    }
