@@ -73,7 +73,7 @@ def instant_gateway() -> MercadoPagoGateway:
 
     client = httpx.Client(transport=httpx.MockTransport(answer))
     client._cookies = _NoCookies()
-    transport = HttpxTransport(client, "http://instant.invalid")
+    transport = HttpxTransport(lambda: client, "http://instant.invalid")
     sdk = mercadopago.SDK(
         "TEST-bench", http_client=transport, request_options=RequestOptions(max_retries=0)
     )

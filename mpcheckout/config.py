@@ -67,7 +67,6 @@ class MercadoPagoSettings(Section):
     read_timeout: float = Field(10.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)
     max_retry_wait_seconds: float = Field(5.0, ge=0)
-    max_connections: int = Field(64, ge=1)
 
     _split = field_validator("webhook_secrets", mode="before")(_split_commas)
 

@@ -196,23 +196,29 @@ class _Run:
         self.exhausted = False
 
     def drain(self, pool: ThreadPoolExecutor | None) -> None:
+        """Keep every fetch worker busy: whenever one idles, commit what finished and claim
+        more in the same transaction; otherwise commit per batch. At most one batch waits
+        beyond what the workers hold, so leases are not spent queueing."""
         batch_size, concurrency = self.p.options.batch_size, self.p.options.concurrency
-        batch = self._claim_alone()
+        batch = self._claim_alone(batch_size)
         try:
             while batch or self.in_flight or self.finished:
                 self._start(pool, batch)
                 self._collect()
-                batch = []
-                if len(self.finished) >= batch_size or not self.in_flight:
-                    batch = self._commit(claim=len(self.in_flight) < concurrency)
-                elif len(self.in_flight) < concurrency:
-                    batch = self._claim_alone()
+                room = min(batch_size, concurrency + batch_size - len(self.in_flight))
+                idle = len(self.in_flight) < concurrency
+                if self.finished and (idle or len(self.finished) >= batch_size):
+                    batch = self._commit(claim=room if idle else 0)
+                elif idle:
+                    batch = self._claim_alone(room)
+                else:
+                    batch = []
         finally:
             for future in list(self.in_flight):  # finish what was claimed, even on error
                 self.finished.append(future.result())
             self.in_flight.clear()
             if self.finished:
-                self._commit(claim=False)
+                self._commit(claim=0)
 
     def _start(self, pool: ThreadPoolExecutor | None, events: list[ClaimedEvent]) -> None:
         for event in events:
@@ -229,18 +235,17 @@ class _Run:
             self.in_flight.pop(future)
             self.finished.append(future.result())
 
-    def _claim_size(self) -> int:
-        if self.exhausted or self.should_stop():
+    def _claim_size(self, wanted: int) -> int:
+        if self.exhausted or self.should_stop() or wanted <= 0:
             return 0
         if self.deadline is not None and time.monotonic() >= self.deadline:
             return 0
-        size = self.p.options.batch_size
         if self.limit is not None:
-            size = min(size, self.limit - self.summary.claimed)
-        return max(size, 0)
+            wanted = min(wanted, self.limit - self.summary.claimed)
+        return max(wanted, 0)
 
-    def _claim_alone(self) -> list[ClaimedEvent]:
-        size = self._claim_size()
+    def _claim_alone(self, wanted: int) -> list[ClaimedEvent]:
+        size = self._claim_size(wanted)
         if not size:
             return []
         options = self.p.options
@@ -255,9 +260,9 @@ class _Run:
         self.summary.claimed += len(events)
         return events
 
-    def _commit(self, claim: bool) -> list[ClaimedEvent]:
+    def _commit(self, claim: int) -> list[ClaimedEvent]:
         batch, self.finished = self.finished, []
-        size = self._claim_size() if claim else 0
+        size = self._claim_size(claim)
         options = self.p.options
         result = self.p.store.commit_outcomes(
             options.worker_id,

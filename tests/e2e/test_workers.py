@@ -111,3 +111,26 @@ def test_two_workers_on_one_file_never_claim_the_same_event(shop):
     assert shop.count("SELECT count(*) FROM webhook_queue WHERE attempts != 1") == 0
     assert shop.count("SELECT count(*) FROM webhook_queue WHERE status = 'completed'") == len(ids)
     assert shop.count("SELECT count(*) FROM payment_logs") == len(ids)
+
+
+def test_watch_keeps_processing_and_stops_cleanly_on_sigterm(shop):
+    ids = seed(shop, 40)
+    shop.fault(endpoint="payments.get", latency_ms=20)
+    process = worker(shop, "--watch", "--concurrency", "4", "--json")
+    wait_for(
+        lambda: (
+            shop.count("SELECT count(*) FROM webhook_queue WHERE status = 'completed'") == len(ids)
+        )
+    )
+    more = seed(shop, 10)  # arrives while it watches
+    wait_for(
+        lambda: (
+            shop.count("SELECT count(*) FROM webhook_queue WHERE status = 'completed'")
+            == len(ids) + len(more)
+        )
+    )
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=WAIT_LIMIT_SECONDS)
+    assert process.returncode == 0, stderr.decode()
+    assert json.loads(stdout)["completed"] == len(ids) + len(more)
+    assert shop.count("SELECT count(*) FROM webhook_queue WHERE status = 'processing'") == 0
