@@ -25,7 +25,7 @@ from mercadopago.config import RequestOptions
 
 from mpcheckout.clock import SystemClock
 from mpcheckout.config import QueueSettings
-from mpcheckout.gateway import HttpxTransport, MercadoPagoGateway, _NoCookies, parse_payment
+from mpcheckout.gateway import MercadoPagoGateway, _NoCookies, parse_payment, sdk_transport
 from mpcheckout.models import Payment
 from mpcheckout.notifications import RawRequest, parse_notification
 from mpcheckout.processor import build_processor
@@ -73,7 +73,7 @@ def instant_gateway() -> MercadoPagoGateway:
 
     client = httpx.Client(transport=httpx.MockTransport(answer))
     client._cookies = _NoCookies()
-    transport = HttpxTransport(lambda: client, "http://instant.invalid")
+    transport = sdk_transport(lambda: client, "http://instant.invalid")
     sdk = mercadopago.SDK(
         "TEST-bench", http_client=transport, request_options=RequestOptions(max_retries=0)
     )

@@ -34,7 +34,6 @@ from .models import DeadLetter, EventStatus, Order
 from .notifications import InvalidNotification, RawRequest
 from .processor import ProcessSummary, build_processor
 from .sandbox.client import SandboxControl
-from .sandbox.server import SandboxServer, time_based_id_offset
 from .store.base import DeadLetterFilter, EventFilter, Store
 
 DEMO_TOKEN = "TEST-demo"
@@ -210,6 +209,8 @@ class _Demo:
 
 def run_demo(store: Store, step: Step) -> DemoReport:
     """Run every act against a fresh in-process sandbox; `step(key, params)` narrates."""
+    from .sandbox.server import SandboxServer, time_based_id_offset  # uvicorn: only when asked
+
     started = time.monotonic()
     with SandboxServer(DEMO_TOKEN, DEMO_SECRET, id_offset=time_based_id_offset()) as sandbox:
         step("demo.sandbox", {"url": sandbox.url})

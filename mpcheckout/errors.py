@@ -6,6 +6,7 @@ from a missing service. README.md documents the table; `EXIT_CODES` is its singl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 EXIT_OK = 0
@@ -193,3 +194,16 @@ class MercadoPagoNotFoundError(ExternalServiceError):
     message_key = "error.mercadopago_not_found"
     exit_code = EXIT_NO_INPUT
     http_status = 404
+
+
+def error_document(exc: AppError, t: Callable[..., str]) -> dict[str, Any]:
+    """`{"error": {"code", "message", "hint", "details"}}` (hint and details only when there
+    are some): what `--json` prints and what the server answers. `t` is a Translator."""
+    from .models import to_jsonable
+
+    body: dict[str, Any] = {"code": exc.code, "message": t(exc.message_key, **exc.params)}
+    if exc.hint_key:
+        body["hint"] = t(exc.hint_key, **exc.params)
+    if exc.details:
+        body["details"] = to_jsonable(exc.details)
+    return {"error": body}

@@ -22,9 +22,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
-import mercadopago
-from mercadopago.config import RequestOptions
-from mercadopago.http import HttpClient
 
 from .clock import parse_iso, utc_iso
 from .config import MercadoPagoSettings
@@ -99,8 +96,12 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-class HttpxTransport(HttpClient):
-    """The SDK's HttpClient interface over a shared httpx.Client."""
+class HttpxTransport:
+    """The SDK's HttpClient interface (get/post/put/delete -> request) over httpx clients.
+
+    The SDK only accepts an instance of its own HttpClient, whose module imports `requests`
+    (150 ms of start-up for every `mpcheckout` command, for a stack we never use), so the
+    class the SDK sees is derived on first use: `sdk_transport`."""
 
     def __init__(
         self,
@@ -128,6 +129,18 @@ class HttpxTransport(HttpClient):
             self.sleep(wait)
         return result  # pragma: no cover - the loop always returns
 
+    def get(self, url, headers, params=None, **options):
+        return self.request("GET", url, headers=headers, params=params, **options)
+
+    def post(self, url, headers, data=None, params=None, **options):
+        return self.request("POST", url, headers=headers, data=data, params=params, **options)
+
+    def put(self, url, headers, data=None, params=None, **options):
+        return self.request("PUT", url, headers=headers, data=data, params=params, **options)
+
+    def delete(self, url, headers, params=None, **options):
+        return self.request("DELETE", url, headers=headers, params=params, **options)
+
     def _once(self, method: str, url: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         client = self.clients.get() if isinstance(self.clients, ThreadClients) else self.clients()
         try:
@@ -149,6 +162,20 @@ class HttpxTransport(HttpClient):
             except ValueError:
                 result["malformed"] = True
         return result
+
+
+@functools.cache
+def _sdk_transport_class() -> type:
+    from mercadopago.http import HttpClient
+
+    return type("SdkHttpxTransport", (HttpxTransport, HttpClient), {})
+
+
+def sdk_transport(
+    clients: ThreadClients | Callable[[], httpx.Client], api_base: str, **options: Any
+) -> HttpxTransport:
+    """An HttpxTransport the official SDK accepts as its http_client."""
+    return _sdk_transport_class()(clients, api_base, **options)
 
 
 def _retry_wait(result: Mapping[str, Any], attempt: int) -> float | None:
@@ -179,7 +206,7 @@ class PreferenceRequest:
 
 
 class MercadoPagoGateway:
-    def __init__(self, sdk: mercadopago.SDK, clients: ThreadClients | httpx.Client) -> None:
+    def __init__(self, sdk: Any, clients: ThreadClients | httpx.Client) -> None:
         self._clients = clients
         self._payments = sdk.payment()
         self._merchant_orders = sdk.merchant_order()
@@ -248,13 +275,16 @@ def build_gateway(
     if settings.access_token is None:
         raise ConfigurationError("error.no_access_token", hint_key="hint.no_access_token")
     clients = ThreadClients(settings)
-    transport = HttpxTransport(
+    transport = sdk_transport(
         clients,
         settings.api_base,
         max_retries=settings.max_retries,
         max_retry_wait=settings.max_retry_wait_seconds,
         sleep=sleep,
     )
+    import mercadopago  # here, not at the top: see HttpxTransport
+    from mercadopago.config import RequestOptions
+
     sdk = mercadopago.SDK(
         settings.access_token.get_secret_value(),
         http_client=transport,

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from .alerts import AlertOutcome, run_alerts
 from .clock import Clock
-from .config import QueueSettings
+from .config import QueueSettings, Settings
 from .errors import ExternalServiceError, MercadoPagoUnavailableError
 from .models import ClaimedEvent, MerchantOrder, Payment, ReceivedVia
 from .payments import decide, order_id_for
@@ -324,3 +325,29 @@ def build_processor(
         lease_seconds=queue.lease_seconds,
     )
     return Processor(store, gateway, clock, policy, options)
+
+
+def run_processing(
+    store: Store,
+    gateway: PaymentSource,
+    clock: Clock,
+    settings: Settings,
+    worker: str,
+    *,
+    limit: int | None = None,
+    concurrency: int | None = None,
+    batch_size: int | None = None,
+    on_event: Callable[[int], None] | None = None,
+) -> tuple[ProcessSummary, AlertOutcome]:
+    """The `process --once` job: drain what is due, then evaluate alerts (dead letters...)."""
+    processor = build_processor(
+        store,
+        gateway,
+        clock,
+        settings.queue,
+        worker,
+        concurrency=concurrency,
+        batch_size=batch_size,
+    )
+    summary = processor.run_once(limit=limit, on_event=on_event)
+    return summary, run_alerts(store, clock, settings)

@@ -103,6 +103,7 @@ def root(
 
 
 def _register() -> None:
+    from . import alerts as alerts_cli
     from . import config as config_cli
     from . import db as db_cli
     from . import dead_letters as dead_letters_cli
@@ -112,20 +113,26 @@ def _register() -> None:
     from . import mp as mp_cli
     from . import orders as orders_cli
     from . import process as process_cli
+    from . import reconcile as reconcile_cli
     from . import sandbox as sandbox_cli
+    from . import status as status_cli
 
-    for module in (
+    groups = (
         ingest_cli,
         events_cli,
         process_cli,
         dead_letters_cli,
         orders_cli,
+        reconcile_cli,
+        status_cli,
+        alerts_cli,
         mp_cli,
         sandbox_cli,
         demo_cli,
         config_cli,
         db_cli,
-    ):
+    )
+    for module in groups:
         module.register(app)
 
 

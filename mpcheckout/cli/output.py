@@ -26,7 +26,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ..errors import AppError
+from ..errors import AppError, error_document
 from ..i18n import Translator
 from ..models import to_jsonable
 
@@ -129,13 +129,12 @@ def count_progress(label: str, total: int | None) -> Iterator[Any]:
         yield lambda amount=1: progress.advance(task, amount)
 
 
-def error_document(exc: AppError, t: Translator) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": exc.code, "message": t(exc.message_key, **exc.params)}
-    if exc.hint_key:
-        body["hint"] = t(exc.hint_key, **exc.params)
-    if exc.details:
-        body["details"] = to_jsonable(exc.details)
-    return {"error": body}
+def report_alerts(outcome: Any, t: Translator) -> None:
+    """One notice per alert condition that fired or could not be delivered."""
+    for condition in outcome.fired:
+        notice(t("alerts.fired", condition=condition))
+    for condition in outcome.failed:
+        notice(t("alerts.undelivered", condition=condition))
 
 
 def report_error(exc: Exception, t: Translator, *, json_mode: bool, debug: bool) -> int:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import EXIT_UNAVAILABLE
-from ..processor import ProcessSummary, build_processor, next_due
+from ..processor import ProcessSummary, build_processor, next_due, run_processing
 from ..runtime import worker_id
 from . import output
 from .state import startup_translator, state_of
@@ -35,20 +35,31 @@ def process(
 ) -> None:
     state = state_of(ctx)
     runtime = state.runtime
-    processor = build_processor(
-        runtime.store,
-        runtime.gateway,
-        runtime.clock,
-        runtime.settings.queue,
-        worker_id(),
-        concurrency=concurrency,
-        batch_size=batch_size,
-    )
     if once:
         total = next_due(runtime.store, runtime.clock.now())
         with output.count_progress(state.t("progress.process"), total) as advance:
-            summary = processor.run_once(limit=limit, on_event=advance)
+            summary, alerts = run_processing(
+                runtime.store,
+                runtime.gateway,
+                runtime.clock,
+                runtime.settings,
+                worker_id(),
+                limit=limit,
+                concurrency=concurrency,
+                batch_size=batch_size,
+                on_event=advance,
+            )
+        output.report_alerts(alerts, state.t)
     else:
+        processor = build_processor(
+            runtime.store,
+            runtime.gateway,
+            runtime.clock,
+            runtime.settings.queue,
+            worker_id(),
+            concurrency=concurrency,
+            batch_size=batch_size,
+        )
         summary = _watch(processor, runtime.settings.queue.idle_poll_seconds, state.t, json_output)
     render(summary, state.t, json_output)
     if summary.api_unreachable:

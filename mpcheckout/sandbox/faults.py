@@ -49,7 +49,9 @@ _KIND_KEYS = {
     FaultKind.ERROR: ("error_rate", "error_statuses"),
     FaultKind.MALFORMED: ("malformed_rate",),
 }
-ALLOWED_KEYS = frozenset({"endpoint", "latency_ms", "times", "seed"}.union(*_KIND_KEYS.values()))
+ALLOWED_KEYS = frozenset(
+    {"endpoint", "latency_ms", "times", "after", "seed"}.union(*_KIND_KEYS.values())
+)
 
 
 class InvalidFaultSpec(ValidationError):
@@ -81,6 +83,7 @@ class FaultRule:
     retry_after: int = DEFAULT_RETRY_AFTER
     hang_seconds: float = DEFAULT_HANG_SECONDS
     times: int | None = None
+    after: int = 0  # let this many matching requests through untouched first (mid-sweep faults)
     seed: int | None = None
     rng: random.Random = field(default_factory=random.Random)
 
@@ -89,6 +92,9 @@ class FaultRule:
 
     def draw(self) -> FaultDecision:
         """One decision; consumes one of `times` when the rule has them."""
+        if self.after > 0:
+            self.after -= 1
+            return FaultDecision()
         if self.times is not None:
             self.times -= 1
         roll, threshold = self.rng.random(), 0.0
@@ -117,6 +123,7 @@ class FaultRule:
             "retry_after": self.retry_after,
             "hang_seconds": self.hang_seconds,
             "times": self.times,
+            "after": self.after,
             "seed": self.seed,
         }
 
@@ -173,6 +180,7 @@ def parse_fault_rule(spec: Any) -> FaultRule:
         retry_after=_optional_int(spec, "retry_after", 0, 86_400, DEFAULT_RETRY_AFTER),
         hang_seconds=_number(spec, "hang_seconds", DEFAULT_HANG_SECONDS, MAX_HANG_SECONDS),
         times=times,
+        after=_optional_int(spec, "after", 0, 1_000_000, 0),
         seed=seed,
         rng=random.Random(seed),
     )

@@ -145,7 +145,9 @@ class RateLimitDecision:
 
 @dataclass(slots=True, frozen=True)
 class QueueSnapshot:
-    """Figures for `status`, each read with an index range, never a full scan."""
+    """Figures for `status`, each read with an index range, never a full scan. `dead_since`
+    counts unresolved dead letters of processing failures (not `invalid` input) since `since`:
+    replaying them clears the health check."""
 
     pending_due: int
     pending_later: int
@@ -232,6 +234,12 @@ class Store(Protocol):
         payment_logs is a duplicate and changes nothing; otherwise `rules.decide` runs on the
         order as stored and its decision (log row, order row) is written."""
 
+    def preview_payments(
+        self, payments: Sequence[Payment], rules: PaymentRules, now: datetime
+    ) -> ApplyCounts:
+        """What `apply_payments` would do, counted the same way, with nothing written (the
+        decisions run inside a transaction that is rolled back)."""
+
     def count_due_events(self, now: datetime) -> int:
         """Events a claim at `now` could take: pending and due, or with an expired lease."""
 
@@ -300,6 +308,9 @@ class Store(Protocol):
         """Move up to `limit` completed events finished before the given time from the queue to
         the archive table, in one transaction. Returns how many moved."""
 
+    def count_archivable(self, completed_before: datetime) -> int:
+        """Completed events finished before the given time (what archive_completed would move)."""
+
     def record_reconcile_run(self, run: ReconcileRun) -> int:
         """Insert one reconcile log row; returns its id."""
 
@@ -325,6 +336,9 @@ class Store(Protocol):
 
     def get_alert_state(self, condition: str) -> dict[str, Any] | None:
         """{"last_fired_at": datetime | None, "pending": str | None} for a condition, or None."""
+
+    def pending_alert_conditions(self) -> list[str]:
+        """Conditions holding an alert that could not be delivered yet."""
 
     def set_alert_state(
         self, condition: str, last_fired_at: datetime | None, pending: str | None, now: datetime

@@ -473,6 +473,17 @@ class SqliteStore:
                     created.add(order_id)
         _write_applied(conn, logs, changed, created)
 
+    def preview_payments(
+        self, payments: Sequence[Payment], rules: PaymentRules, now: datetime
+    ) -> ApplyCounts:
+        counts = ApplyCounts()
+        with self._write() as conn:
+            conn.execute("SAVEPOINT preview")
+            self._apply(conn, payments, rules, "reconcile", now, counts)
+            conn.execute("ROLLBACK TO preview")
+            conn.execute("RELEASE preview")
+        return counts
+
     def count_due_events(self, now: datetime) -> int:
         with self._read() as conn:
             return conn.execute(
@@ -718,6 +729,14 @@ class SqliteStore:
             conn.execute(f"DELETE FROM webhook_queue WHERE id IN ({marks})", ids)
         return len(ids)
 
+    def count_archivable(self, completed_before: datetime) -> int:
+        with self._read() as conn:
+            return conn.execute(
+                "SELECT count(*) FROM webhook_queue WHERE completed_at < ? "
+                "AND status = 'completed'",
+                (utc_iso(completed_before),),
+            ).fetchone()[0]
+
     def record_reconcile_run(self, run: ReconcileRun) -> int:
         with self._write() as conn:
             cursor = conn.execute(
@@ -757,7 +776,8 @@ class SqliteStore:
         stamp, since_stamp = utc_iso(now), utc_iso(since)
 
         def scalar(conn: sqlite3.Connection, sql: str, *params: Any) -> Any:
-            return conn.execute(sql, params).fetchone()[0]
+            row = conn.execute(sql, params).fetchone()
+            return row[0] if row else None
 
         q = "SELECT count(*) FROM webhook_queue WHERE "
         with self._read() as conn:
@@ -791,7 +811,7 @@ class SqliteStore:
                 dead_since=scalar(
                     conn,
                     "SELECT count(*) FROM webhook_dead_letter WHERE dead_at >= ? "
-                    "AND reason != 'invalid'",
+                    "AND resolved_at IS NULL AND reason != 'invalid'",
                     since_stamp,
                 ),
                 retried_since=scalar(conn, q + "status = 'pending' AND attempts > 0"),
@@ -847,6 +867,11 @@ class SqliteStore:
                 "SELECT last_fired_at, pending FROM alert_state WHERE condition = ?", (condition,)
             ).fetchone()
         return {"last_fired_at": parse_iso(row[0]), "pending": row[1]} if row else None
+
+    def pending_alert_conditions(self) -> list[str]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT condition FROM alert_state WHERE pending IS NOT NULL")
+            return [row[0] for row in rows]
 
     def set_alert_state(
         self, condition: str, last_fired_at: datetime | None, pending: str | None, now: datetime
