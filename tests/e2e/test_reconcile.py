@@ -180,8 +180,12 @@ def test_a_dead_letter_fires_one_alert_to_a_webhook_and_a_command(
     shop.process()
     _, alerts = run(shop, config=config)
     assert "dead_letters" in alerts.fired
-    (request,) = [r for r in webhook_receiver.requests if "dead letters" in r.json()["text"]]
-    assert request.json()["mpcheckout"]["condition"] == "dead_letters"
+    (request,) = [
+        r
+        for r in webhook_receiver.requests
+        if r.json()["mpcheckout"]["condition"] == "dead_letters"
+    ]
+    assert "mpcheckout dead-letters list" in request.json()["text"]
     lines = [json.loads(line) for line in received.read_text().splitlines()]
     assert [line["mpcheckout"]["condition"] for line in lines].count("dead_letters") == 1
     receive_request(shop.store, RawRequest(query="topic=payment&id=78"), shop.clock, None)
@@ -189,7 +193,16 @@ def test_a_dead_letter_fires_one_alert_to_a_webhook_and_a_command(
     advance(shop, minutes=10)
     _, again = run(shop, config=config)
     assert "dead_letters" in again.suppressed and "dead_letters" not in again.fired
-    assert len([r for r in webhook_receiver.requests if "dead letters" in r.json()["text"]]) == 1
+    assert (
+        len(
+            [
+                r
+                for r in webhook_receiver.requests
+                if r.json()["mpcheckout"]["condition"] == "dead_letters"
+            ]
+        )
+        == 1
+    )
 
 
 def test_an_undeliverable_alert_is_kept_and_retried(synced, webhook_receiver):
