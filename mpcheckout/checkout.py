@@ -172,3 +172,45 @@ def webhook_url(public_url: str | None) -> str | None:
     if not public_url:
         return None
     return public_url.rstrip("/") + "/webhooks/mercadopago?source_news=webhooks"
+
+
+@dataclass(slots=True, frozen=True)
+class PaymentLink:
+    checkout: CheckoutResult
+    url: str | None
+    notified: bool  # False: no public URL, so `reconcile` will find the payment
+
+
+def create_payment_link(
+    store: Store,
+    gateway: MercadoPagoGateway,
+    clock: Clock,
+    *,
+    title: str,
+    amount: str,
+    currency: str,
+    quantity: int = 1,
+    expires: str | None = None,
+    reference: str | None = None,
+    public_url: str | None = None,
+    test_credentials: bool = False,
+) -> PaymentLink:
+    """`checkout link`: one item, one order, one preference. With test credentials the link
+    to open is the sandbox one (Mercado Pago's own rule for TEST- tokens)."""
+    from .durations import parse_duration
+
+    items = parse_cart(
+        [{"title": title, "quantity": quantity, "unit_price": amount, "currency": currency}]
+    )
+    notification_url = webhook_url(public_url)
+    result = create_checkout(
+        store,
+        gateway,
+        clock,
+        items,
+        reference=reference,
+        notification_url=notification_url,
+        expires_in=parse_duration(expires) if expires else None,
+    )
+    url = result.sandbox_init_point if test_credentials else result.init_point
+    return PaymentLink(result, url or result.init_point, notification_url is not None)

@@ -6,8 +6,11 @@ must answer Mercado Pago in milliseconds), never drops input: what cannot be par
 from __future__ import annotations
 
 import json
+import queue
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -346,3 +349,81 @@ def require_secrets(secrets: Sequence[str]) -> tuple[str, ...]:
     if not secrets:
         raise ConfigurationError("error.no_webhook_secret", hint_key="hint.no_webhook_secret")
     return tuple(secrets)
+
+
+def count_rejection(store: Store, clock: Clock, reason: str) -> None:
+    """Count a refused request (bad signature, IP not allowed, ...) for `status`."""
+    store.count_rejection(reason, clock.now())
+
+
+# -- many concurrent requests (the HTTP receiver under load) --------------------------------
+
+
+def admit(request: RawRequest, policy: SignaturePolicy | None) -> Notification:
+    """Parse and check a request without touching storage. Raises InvalidNotification or
+    SignatureError; cheap enough to run on the server's event loop."""
+    notification = parse_notification(request)
+    if policy is not None:
+        policy.check(notification)
+    return notification
+
+
+def keep_invalid(store: Store, clock: Clock, request: RawRequest, reason: str) -> None:
+    """Store an unparseable request as an `invalid` dead letter: nothing that arrives is lost."""
+    headers = clean_headers(request.headers or {}, request.query)
+    kept = InvalidInput(_kept_text(request.body), reason, headers, ReceivedVia.HTTP)
+    store.record_invalid_many([kept], clock.now())
+
+
+class GroupCommitter:
+    """Durable intake for many concurrent requests: one thread stores whatever arrived while the
+    previous transaction committed, all in one transaction (group commit), and only then
+    completes each request's future. Each request still gets its answer only once its own row
+    is durable, but N concurrent requests cost one commit instead of N, and nobody queues on a
+    connection lock (measured with 32 connections: p99 376 ms with a commit per request)."""
+
+    def __init__(self, store: Store, clock: Clock, max_batch: int = 512) -> None:
+        self._store, self._clock, self._max_batch = store, clock, max_batch
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, notification: Notification, via: str = ReceivedVia.HTTP) -> Future:
+        """A future that becomes True (queued) or False (duplicate), or raises StorageError."""
+        future: Future = Future()
+        self._queue.put((notification, via, future))
+        return future
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while (first := self._queue.get()) is not None:
+            batch, stop = [first], False
+            while len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._write(batch)
+            if stop:
+                return
+
+    def _write(self, batch: list) -> None:
+        by_via: dict[str, list] = {}
+        for item in batch:
+            by_via.setdefault(item[1], []).append(item)
+        for via, items in by_via.items():
+            try:
+                results = self._store.enqueue_each([n for n, _, _ in items], via, self._clock.now())
+            except Exception as exc:  # every waiting request learns of it, none hangs
+                for _, _, future in items:
+                    future.set_exception(exc)
+                continue
+            for (_, _, future), queued in zip(items, results, strict=True):
+                future.set_result(queued)

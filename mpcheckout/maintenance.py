@@ -111,3 +111,8 @@ def init_workspace(directory: Path, open_store: Callable[[], Store], force: bool
     finally:
         store.close()
     return InitResult(str(target), written, info.location, info.schema_version)
+
+
+def ready(store: Store) -> int:
+    """The schema version, read through the store: proves the database answers."""
+    return store.schema_version()

@@ -104,6 +104,7 @@ def root(
 
 def _register() -> None:
     from . import alerts as alerts_cli
+    from . import checkout as checkout_cli
     from . import config as config_cli
     from . import db as db_cli
     from . import dead_letters as dead_letters_cli
@@ -115,6 +116,7 @@ def _register() -> None:
     from . import process as process_cli
     from . import reconcile as reconcile_cli
     from . import sandbox as sandbox_cli
+    from . import serve as serve_cli
     from . import status as status_cli
 
     groups = (
@@ -126,6 +128,8 @@ def _register() -> None:
         reconcile_cli,
         status_cli,
         alerts_cli,
+        serve_cli,
+        checkout_cli,
         mp_cli,
         sandbox_cli,
         demo_cli,

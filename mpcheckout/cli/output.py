@@ -59,6 +59,11 @@ def to_plain(value: Any) -> Any:
     return to_jsonable(value)
 
 
+def json_line(value: Any) -> str:
+    """One compact line, for a script reading a long-running command's first line."""
+    return json.dumps(to_jsonable(value), ensure_ascii=False)
+
+
 def emit_json(value: Any) -> None:
     typer.echo(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2))
 

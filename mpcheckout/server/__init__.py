@@ -1,0 +1,1 @@
+"""`mpcheckout serve`: the webhook receiver, monitoring endpoints and payment links."""

@@ -1,0 +1,111 @@
+"""The ASGI app of `mpcheckout serve`. Thin: each handler turns HTTP into a service call and
+the result back into HTTP."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ..errors import AppError, NotFoundError, UsageError, error_document
+from ..processor import build_processor
+from ..runtime import worker_id
+from . import checkout, monitoring, openapi, receiver
+from .context import ServeOptions, ServerContext
+from .responses import error_response
+
+log = logging.getLogger("mpcheckout.server")
+WEBHOOK_METHODS = ["POST", "GET"]
+
+
+def build_app(ctx: ServerContext) -> Starlette:
+    routes = [
+        Route("/webhooks/mercadopago", receiver.receive_webhook, methods=WEBHOOK_METHODS),
+        Route("/api/checkout/webhook", receiver.receive_webhook, methods=WEBHOOK_METHODS),
+        Route("/api/checkout/create-preference", checkout.create_preference, methods=["POST"]),
+        Route("/api/webhooks/status", monitoring.status, methods=["GET"]),
+        Route("/api/webhooks/process-queue", monitoring.process_queue, methods=["POST"]),
+        Route("/api/webhooks/reconcile", monitoring.reconcile, methods=["POST"]),
+        Route("/healthz", monitoring.healthz, methods=["GET"]),
+        Route("/readyz", monitoring.readyz, methods=["GET"]),
+        Route("/openapi.json", _openapi, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=_lifespan,
+        exception_handlers={
+            AppError: _app_error,
+            Exception: _unexpected,
+            404: _not_found,
+            405: _not_allowed,
+        },
+    )
+    app.state.ctx = ctx
+    return app
+
+
+def create_app() -> Starlette:
+    """Factory for uvicorn workers: settings from the environment `serve` prepared."""
+    return build_app(ServerContext.from_options(ServeOptions.from_env()))
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette):
+    ctx: ServerContext = app.state.ctx
+    stop = threading.Event()
+    thread = _start_processor(ctx, stop) if ctx.run_processor else None
+    try:
+        yield
+    finally:
+        stop.set()
+        if thread is not None:
+            thread.join()  # in-flight events finish before the process exits
+        ctx.close()
+
+
+def _start_processor(ctx: ServerContext, stop: threading.Event) -> threading.Thread:
+    processor = build_processor(
+        ctx.store, ctx.runtime.gateway, ctx.clock, ctx.settings.queue, worker_id()
+    )
+    idle = ctx.settings.queue.idle_poll_seconds
+    thread = threading.Thread(
+        target=processor.watch,
+        args=(stop, idle, lambda summary: None),
+        name="mpcheckout-processor",
+        daemon=True,
+    )
+    thread.start()
+    return thread
+
+
+async def _openapi(request: Request):
+    return JSONResponse(openapi.document())
+
+
+async def _app_error(request: Request, exc: AppError):
+    return error_response(exc, request.app.state.ctx.t)
+
+
+async def _unexpected(request: Request, exc: Exception):
+    log.exception("unexpected error on %s", request.url.path)
+    body = {
+        "error": {
+            "code": "internal_error",
+            "message": request.app.state.ctx.t("error.internal", kind=type(exc).__name__),
+        }
+    }
+    return JSONResponse(body, status_code=500)
+
+
+async def _not_found(request: Request, exc: Exception):
+    return JSONResponse(error_document(NotFoundError(), request.app.state.ctx.t), status_code=404)
+
+
+async def _not_allowed(request: Request, exc: Exception):
+    error = UsageError("error.method_not_allowed")
+    return JSONResponse(error_document(error, request.app.state.ctx.t), status_code=405)
