@@ -12,6 +12,9 @@ checkpoint advances only when the whole sweep finished, so a failed page is swep
 
 from __future__ import annotations
 
+import json
+import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -91,13 +94,39 @@ def reconcile(
     """One run. Returns `lock_held=True` without doing anything if another run holds the lock
     (an abandoned lock older than `lock_timeout` is taken over)."""
     started = clock.now()
-    lock_seconds = options.lock_timeout.total_seconds()
-    if not store.try_lock(LOCK_NAME, holder, started, stale_after=lock_seconds):
+    if not _take_lock(store, holder, started, options):
         return ReconcileResult(lock_held=True, dry_run=options.dry_run)
     try:
         return _Run(store, gateway, processor, clock, options).execute(started)
     finally:
         store.release_lock(LOCK_NAME, holder)
+
+
+def _take_lock(store: Store, holder: str, now: datetime, options: ReconcileOptions) -> bool:
+    """Take the run lock; a lock whose holder was a process on this host that no longer
+    exists (killed mid-run) is taken over at once instead of after `lock_timeout`."""
+    if store.try_lock(LOCK_NAME, holder, now, stale_after=options.lock_timeout.total_seconds()):
+        return True
+    return _holder_gone(store.get_meta(f"lock:{LOCK_NAME}")) and store.try_lock(
+        LOCK_NAME, holder, now, stale_after=0
+    )
+
+
+def _holder_gone(lock: str | None) -> bool:
+    try:
+        host, _, pid = json.loads(lock)["holder"].rpartition(":")
+        pid_number = int(pid)
+    except (TypeError, ValueError, KeyError):
+        return False
+    if host != socket.gethostname():
+        return False  # another machine's process: only the timeout can tell
+    try:
+        os.kill(pid_number, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def wait_for_lock(
@@ -111,8 +140,7 @@ def wait_for_lock(
     """Block until the run lock is free (then leave it free for `reconcile` to take), or raise
     LockHeldError after `wait_seconds`."""
     deadline = time.monotonic() + wait_seconds
-    lock_seconds = options.lock_timeout.total_seconds()
-    while not store.try_lock(LOCK_NAME, holder, clock.now(), stale_after=lock_seconds):
+    while not _take_lock(store, holder, clock.now(), options):
         if time.monotonic() >= deadline:
             raise LockHeldError(hint_key="hint.lock_held", seconds=wait_seconds)
         sleep(min(1.0, max(deadline - time.monotonic(), 0.0)))

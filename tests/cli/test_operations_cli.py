@@ -126,3 +126,20 @@ def test_alerts_test_reaches_every_sink(cli, webhook_receiver, monkeypatch, tmp_
     result, report = cli.json("alerts", "test")
     assert result.exit_code == 1 and report["results"]["command"] == "command exited 3"
     assert webhook_receiver.url not in result.stdout + result.stderr
+
+
+def test_a_lock_left_by_a_killed_run_on_this_host_is_taken_over(cli, mp, workdir):
+    import socket
+    import subprocess
+    import sys
+
+    cli("db", "upgrade")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    store = open_store(str(workdir / "mpcheckout.db"))
+    dead_holder = f"{socket.gethostname()}:{int(gone.stdout)}"
+    store.try_lock("reconcile", dead_holder, datetime.now(UTC), stale_after=7200)
+    store.close()
+    result = cli("reconcile", "--quiet")
+    assert result.exit_code == 0 and "holds the lock" not in result.stderr
+    assert len(cli.json("reconcile", "history")[1]["runs"]) == 1
