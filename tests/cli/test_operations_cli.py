@@ -134,8 +134,12 @@ def test_a_lock_left_by_a_killed_run_on_this_host_is_taken_over(cli, mp, workdir
     import sys
 
     cli("db", "upgrade")
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     store = open_store(str(workdir / "mpcheckout.db"))
     dead_holder = f"{socket.gethostname()}:{int(gone.stdout)}"
     store.try_lock("reconcile", dead_holder, datetime.now(UTC), stale_after=7200)
