@@ -223,7 +223,9 @@ def test_an_undeliverable_alert_is_kept_and_retried(synced, webhook_receiver):
 def test_two_reconciles_at_once_one_runs_the_other_says_so(synced):
     shop = synced
     shop.pay("order-1", notify=False)
-    shop.fault(endpoint="payments.search", latency_ms=1500)
+    # Long enough that the second run starts while the first holds the lock, even on a loaded
+    # machine where starting a Python process takes seconds.
+    shop.fault(endpoint="payments.search", latency_ms=6000)
     env = {
         **os.environ,
         "MPCHECKOUT_LOCALE": "en",
