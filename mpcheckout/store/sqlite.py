@@ -311,17 +311,13 @@ class SqliteStore:
 
     # -- events ------------------------------------------------------------------------------
     def list_events(self, filters: EventFilter) -> list[QueueEvent]:
-        clauses, params = [], []
-        if filters.status:
-            clauses.append("status = ?")
-            params.append(filters.status)
-        if filters.topic:
-            clauses.append("topic = ?")
-            params.append(filters.topic)
-        if filters.since:
-            clauses.append("received_at >= ?")
-            params.append(utc_iso(filters.since))
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = _where(
+            {
+                "status = ?": filters.status,
+                "topic = ?": filters.topic,
+                "received_at >= ?": _ts(filters.since),
+            }
+        )
         sql = f"SELECT {_QUEUE_COLUMNS} FROM webhook_queue {where} ORDER BY id DESC LIMIT ?"
         with self._read() as conn:
             rows = conn.execute(sql, [*params, filters.limit]).fetchall()
@@ -514,19 +510,14 @@ class SqliteStore:
 
     # -- dead letters ------------------------------------------------------------------------
     def list_dead_letters(self, filters: DeadLetterFilter) -> list[DeadLetter]:
-        clauses, params = [], []
-        if filters.unresolved_only:
-            clauses.append("resolved_at IS NULL")
-        if filters.reason:
-            clauses.append("reason = ?")
-            params.append(filters.reason)
-        if filters.topic:
-            clauses.append("topic = ?")
-            params.append(filters.topic)
-        if filters.since:
-            clauses.append("dead_at >= ?")
-            params.append(utc_iso(filters.since))
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = _where(
+            {
+                "reason = ?": filters.reason,
+                "topic = ?": filters.topic,
+                "dead_at >= ?": _ts(filters.since),
+            },
+            "resolved_at IS NULL" if filters.unresolved_only else None,
+        )
         limit = "" if filters.limit is None else f"LIMIT {int(filters.limit)}"
         sql = f"SELECT {_DEAD_COLUMNS} FROM webhook_dead_letter {where} ORDER BY id DESC {limit}"
         with self._read() as conn:
@@ -645,14 +636,9 @@ class SqliteStore:
         return _order(row) if row else None
 
     def list_orders(self, filters: OrderFilter) -> list[Order]:
-        clauses, params = [], []
-        if filters.status:
-            clauses.append("status = ?")
-            params.append(filters.status)
-        if filters.since:
-            clauses.append("created_at >= ?")
-            params.append(utc_iso(filters.since))
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = _where(
+            {"status = ?": filters.status, "created_at >= ?": _ts(filters.since)}
+        )
         sql = f"SELECT {_ORDER_COLUMNS} FROM orders {where} ORDER BY created_at DESC, id LIMIT ?"
         with self._read() as conn:
             return [_order(row) for row in conn.execute(sql, [*params, filters.limit]).fetchall()]
@@ -1013,6 +999,17 @@ def _claim(
     }
     rows = conn.execute(_CLAIM_SQL, params).fetchall()
     return [ClaimedEvent(*row) for row in sorted(rows)]
+
+
+def _where(conditions: dict[str, Any], fixed: str | None = None) -> tuple[str, list[Any]]:
+    """`WHERE a = ? AND b >= ?` for the conditions whose value is given (None: no filter)."""
+    clauses = [fixed] if fixed else []
+    params = []
+    for clause, value in conditions.items():
+        if value not in (None, ""):
+            clauses.append(clause)
+            params.append(value)
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
 
 def _payments_by_source(outcomes: Sequence[EventOutcome]) -> dict[str, list[Payment]]:
