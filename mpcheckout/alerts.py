@@ -27,6 +27,9 @@ from .status import Health, StatusReport, build_status
 from .store.base import DeadLetterFilter, Store
 
 log = logging.getLogger("mpcheckout.alerts")
+# httpx logs every request line, URL included, at INFO; an incoming-webhook URL is a credential
+# (Slack and Discord put the token in the path), so httpx may speak only of problems.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @dataclass(slots=True, frozen=True)

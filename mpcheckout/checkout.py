@@ -117,12 +117,17 @@ def create_checkout(
     preference without an order is harmless (nobody has its link), an order whose preference
     failed would be a stale pending order."""
     reference = reference or new_reference()
-    if not _REFERENCE.match(reference):
+    if not _REFERENCE.fullmatch(reference):
         raise ValidationError("error.bad_reference", reference=reference)
     if store.get_order(reference) is not None:
         raise ValidationError("error.order_exists", order_id=reference)
     now = clock.now()
-    expires_at = now + expires_in if expires_in else None
+    try:
+        expires_at = now + expires_in if expires_in else None
+    except OverflowError:
+        raise ValidationError("error.bad_duration", value=str(expires_in)[:40]) from None
+    if expires_in is not None and expires_in <= timedelta(0):
+        raise ValidationError("error.bad_duration", value=str(expires_in)[:40])
     preference = gateway.create_preference(
         PreferenceRequest(
             items=[_preference_item(item) for item in items],

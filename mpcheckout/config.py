@@ -72,7 +72,11 @@ class MercadoPagoSettings(Section):
 
 
 class QueueSettings(Section):
-    retry_schedule_minutes: Annotated[list[float], NoDecode] = [1, 2, 4, 8, 16, 32]
+    # At least one step, each after now: an empty schedule cannot build a retry policy, and a
+    # zero or negative step would retry at once, in a hot loop.
+    retry_schedule_minutes: Annotated[
+        list[Annotated[float, Field(gt=0)]], NoDecode, Field(min_length=1)
+    ] = [1, 2, 4, 8, 16, 32]
     retry_jitter: float = Field(0.0, ge=0, le=1)
     not_found_retries: int = Field(2, ge=0)
     lease_seconds: int = Field(120, ge=1)
@@ -319,6 +323,8 @@ def mask_secret(secret: SecretStr | str | None) -> str | None:
     if len(text) < 12:
         return "…"
     prefix = text.split("-", 1)[0] + "-" if "-" in text[:12] else ""
+    if len(prefix) + 4 >= len(text) / 2:  # "s3cr3t-t0k3n" would show all but one character
+        prefix = ""
     return f"{prefix}…{text[-4:]}"
 
 

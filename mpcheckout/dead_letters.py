@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from .clock import Clock
 from .durations import parse_since
 from .errors import NotFoundError, ValidationError
+from .events import MAX_ROW_ID
 from .models import DeadLetter, DeadLetterReason
 from .notifications import QUERY_PSEUDO_HEADER, InvalidNotification, RawRequest, parse_notification
 from .store.base import DeadLetterFilter, ReplayResult, Store
@@ -48,7 +49,8 @@ def list_dead_letters(store: Store, clock: Clock, query: DeadLetterQuery) -> lis
 
 
 def get_dead_letter(store: Store, dead_letter_id: int) -> DeadLetter:
-    letter = store.get_dead_letter(dead_letter_id)
+    exists = 0 < dead_letter_id <= MAX_ROW_ID
+    letter = store.get_dead_letter(dead_letter_id) if exists else None
     if letter is None:
         raise NotFoundError("error.dead_letter_not_found", dead_letter_id=dead_letter_id)
     return letter

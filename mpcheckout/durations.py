@@ -8,18 +8,28 @@ from datetime import datetime, timedelta
 from .errors import ValidationError
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+# Nothing mpcheckout measures is longer, and a datetime plus more than this can overflow.
+MAX_DURATION = timedelta(days=36_500)
 _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
 
 
 def parse_duration(text: str | float | int) -> timedelta:
-    """`7d` -> 7 days; a bare number is seconds. Anything else is a ValidationError."""
-    if isinstance(text, int | float):
-        return timedelta(seconds=text)
-    match = _PATTERN.match(text)
-    if not match:
-        raise ValidationError("error.bad_duration", value=text)
-    amount, unit = float(match.group(1)), (match.group(2) or "s").lower()
-    return timedelta(**{_UNITS[unit]: amount})
+    """`7d` -> 7 days; a bare number is seconds; at most MAX_DURATION. Anything else is a
+    ValidationError."""
+    try:
+        if isinstance(text, int | float) and not isinstance(text, bool):
+            delta = timedelta(seconds=text)
+        else:
+            match = _PATTERN.fullmatch(text)
+            if not match:
+                raise ValidationError("error.bad_duration", value=str(text)[:40])
+            amount, unit = float(match.group(1)), (match.group(2) or "s").lower()
+            delta = timedelta(**{_UNITS[unit]: amount})
+    except (OverflowError, ValueError):
+        raise ValidationError("error.bad_duration", value=str(text)[:40]) from None
+    if abs(delta) > MAX_DURATION:
+        raise ValidationError("error.bad_duration", value=str(text)[:40])
+    return delta
 
 
 def format_duration(delta: timedelta | float | None) -> str:
@@ -52,7 +62,7 @@ def parse_since(text: str, now: datetime) -> datetime:
 
     try:
         moment = parse_iso(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         moment = None
     if moment is None:
         raise ValidationError("error.bad_since", value=text)

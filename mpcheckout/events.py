@@ -28,8 +28,11 @@ def list_events(
     return store.list_events(EventFilter(status=status, topic=topic, since=moment, limit=limit))
 
 
+MAX_ROW_ID = 2**63 - 1  # SQLite and PostgreSQL integer ids; a larger one cannot exist
+
+
 def get_event(store: Store, event_id: int) -> QueueEvent:
-    event = store.get_event(event_id)
+    event = store.get_event(event_id) if 0 < event_id <= MAX_ROW_ID else None
     if event is None:
         raise NotFoundError("error.event_not_found", event_id=event_id)
     return event

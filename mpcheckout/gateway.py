@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import ssl
 import threading
 import time
@@ -155,6 +156,8 @@ class HttpxTransport:
             return {"status": 0, "response": None, "transport_error": f"timeout: {exc}"}
         except httpx.TransportError as exc:
             return {"status": 0, "response": None, "transport_error": f"connection: {exc}"}
+        except httpx.InvalidURL:
+            return {"status": 0, "response": None, "transport_error": "invalid URL"}
         result = {"status": response.status_code, "response": None, "headers": response.headers}
         if response.status_code != 204 and response.content:
             try:
@@ -216,10 +219,11 @@ class MercadoPagoGateway:
         self._clients.close()
 
     def get_payment(self, payment_id: str) -> Payment:
-        return parse_payment(_checked(self._payments.get(payment_id)))
+        return parse_payment(_checked(self._payments.get(resource_id(payment_id))))
 
     def get_merchant_order(self, merchant_order_id: str) -> MerchantOrder:
-        return parse_merchant_order(_checked(self._merchant_orders.get(merchant_order_id)))
+        order_id = resource_id(merchant_order_id)
+        return parse_merchant_order(_checked(self._merchant_orders.get(order_id)))
 
     def create_preference(self, request: PreferenceRequest) -> Preference:
         return parse_preference(_checked(self._preferences.create(_preference_body(request))))
@@ -263,6 +267,20 @@ class MercadoPagoGateway:
                     raise MercadoPagoRejectedError(
                         transient=False, mp_message="over 10,000 payments share one timestamp"
                     )
+
+
+_RESOURCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}")
+
+
+def resource_id(value: str) -> str:
+    """An id safe to put in an API path. The SDK quotes ids, but leaves `.` and `..` alone and
+    httpx then resolves them (`/merchant_orders/..` would GET `/` with the token): Mercado
+    Pago's ids are letters, digits, `-` and `_`, so nothing else is sent."""
+    if not isinstance(value, str) or not _RESOURCE_ID.fullmatch(value):
+        raise MercadoPagoRejectedError(
+            "error.bad_resource_id", transient=False, mp_message="not a Mercado Pago id"
+        )
+    return value
 
 
 def utc_iso_ms(moment: datetime) -> str:

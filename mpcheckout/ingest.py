@@ -177,7 +177,7 @@ class _Batcher:
             if policy is not None and request.headers:
                 policy.check(notification)
         except InvalidNotification as exc:
-            headers = dict(request.headers or {})
+            headers = clean_headers(request.headers or {}, request.query)
             self._invalid(_kept_text(request.body), exc.reason, headers, via, origin)
             return
         except SignatureError as exc:
@@ -270,7 +270,7 @@ def _parses(line: bytes) -> bool:
         return False
     try:
         json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 

@@ -31,8 +31,10 @@ COALESCE_KEY_PREFIX = "co:"
 # Ids reach API URLs and SQL filters; anything outside this set is hostile or broken.
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
 _TOPIC_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+_MAX_NUMERIC_ID = 10**128  # as many digits as _ID_PATTERN allows characters
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x-api-key"})
 QUERY_PSEUDO_HEADER = ":query"
+_NOTIFICATION_PARAMETERS = frozenset({"data.id", "type", "topic", "id"})
 
 
 class InvalidNotification(ValidationError):
@@ -60,7 +62,7 @@ def parse_notification(request: RawRequest) -> Notification:
     if len(request.body) > MAX_NOTIFICATION_BYTES:
         raise InvalidNotification(f"larger than {MAX_NOTIFICATION_BYTES} bytes")
     raw_query = request.query.lstrip("?")
-    query = dict(parse_qsl(raw_query, keep_blank_values=True)) if raw_query else {}
+    query = _query(raw_query) if raw_query else {}
     headers = (
         clean_headers(request.headers or {}, raw_query) if request.headers or raw_query else {}
     )
@@ -69,6 +71,17 @@ def parse_notification(request: RawRequest) -> Notification:
         body = _load_object(text)
         return _from_body(body, query, headers, text)
     return _from_query(query, headers)
+
+
+def _query(raw_query: str) -> dict[str, str]:
+    """The query's parameters. One that names the notification may appear once: the signature
+    check reads the first `data.id` (ingest._signed_data_id) and a dict keeps the last, so
+    `?data.id=<signed>&data.id=<other>` would queue a resource nobody signed."""
+    pairs = parse_qsl(raw_query, keep_blank_values=True)
+    names = [name for name, _ in pairs if name in _NOTIFICATION_PARAMETERS]
+    if len(names) != len(set(names)):
+        raise InvalidNotification("a notification parameter is repeated in the query string")
+    return dict(pairs)
 
 
 def clean_headers(headers: Mapping[str, str], query: str = "") -> dict[str, str]:
@@ -93,7 +106,7 @@ def _decode(body: bytes) -> str:
 def _load_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # ValueError: also an over-long integer
         raise InvalidNotification(f"malformed JSON: {exc}"[:200]) from None
     if not isinstance(value, dict):
         raise InvalidNotification(f"a JSON {type(value).__name__}, not an object")
@@ -119,7 +132,12 @@ def _webhook(
     data = body.get("data")
     if data is not None and not isinstance(data, dict):
         raise InvalidNotification("data is not an object")
-    data_id = (data or {}).get("id", query.get("data.id"))
+    body_id = (data or {}).get("id")
+    if body_id not in (None, ""):
+        _scalar_id(body_id, "data.id")  # a hostile one is refused wherever the id is taken from
+    # Mercado Pago signs the query's data.id (ingest._signed_data_id), so that one names the
+    # resource: a body naming another cannot ride on a signature made for the query's.
+    data_id = query.get("data.id") or body_id
     resource_id = _scalar_id(data_id, "data.id") if data_id not in (None, "") else None
     notification_id = body.get("id")
     if notification_id in (None, ""):
@@ -190,12 +208,12 @@ def _resource_id(resource: Any) -> str:
 
 
 def _scalar_id(value: Any, name: str) -> str:
-    if type(value) is int and value >= 0:  # the common case, and digits are always safe
+    if type(value) is int and 0 <= value < _MAX_NUMERIC_ID:  # the common case: always safe
         return str(value)
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidNotification(f"{name} is not a string or a number")
     text = str(value).strip()
-    if not _ID_PATTERN.match(text):
+    if not _ID_PATTERN.fullmatch(text):
         raise InvalidNotification(f"{name} has characters an id never has")
     return text
 
@@ -207,13 +225,13 @@ def _optional_scalar(value: Any, name: str) -> str | None:
 def _optional_text(value: Any, name: str) -> str | None:
     if value in (None, ""):
         return None
-    if not isinstance(value, str) or not _TOPIC_PATTERN.match(value):
+    if not isinstance(value, str) or not _TOPIC_PATTERN.fullmatch(value):
         raise InvalidNotification(f"{name} is not a plain name")
     return value
 
 
 def _topic(value: Any) -> str:
-    if not isinstance(value, str) or not _TOPIC_PATTERN.match(value):
+    if not isinstance(value, str) or not _TOPIC_PATTERN.fullmatch(value):
         raise InvalidNotification("type/topic is missing or not a plain name")
     return value
 

@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from .errors import ExternalServiceError, MercadoPagoNotFoundError
 from .models import DeadLetterReason
 
+MAX_RETRY_AFTER = timedelta(hours=24)
+
 
 @dataclass(slots=True, frozen=True)
 class RetryDecision:
@@ -65,10 +67,19 @@ class RetryPolicy:
         step = self.schedule[min(attempts, len(self.schedule)) - 1]
         if self.jitter:
             step *= 1 + self._rng.uniform(0, self.jitter)
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after:
-            step = max(step, timedelta(seconds=retry_after))
+        retry_after = _retry_after(error)
+        if retry_after is not None:
+            step = max(step, retry_after)
         return step
+
+
+def _retry_after(error: BaseException | None) -> timedelta | None:
+    """The server's Retry-After when it is a positive number, at most MAX_RETRY_AFTER (a
+    header of 1e300, NaN or "soon" must not crash the worker or park an event for ever)."""
+    value = getattr(error, "retry_after", None)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        return None  # `not value > 0` also catches NaN
+    return timedelta(seconds=min(value, MAX_RETRY_AFTER.total_seconds()))
 
 
 def is_transient(error: BaseException) -> bool:

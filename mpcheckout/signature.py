@@ -42,6 +42,8 @@ class SignatureError(AuthenticationError):
 
 
 def manifest(data_id: str | None, request_id: str | None, ts: str) -> str:
+    # Trimmed, empty dropped: what the SDK's validator does to the received values.
+    data_id, request_id = (data_id or "").strip(), (request_id or "").strip()
     parts = []
     if data_id:
         parts.append(f"id:{data_id}")
@@ -76,6 +78,7 @@ def verify(
     matched = any(
         _matches(x_signature, x_request_id, candidate, secret)
         for secret in secrets
+        if secret.strip()  # anyone can sign with an empty key: a blank secret verifies nothing
         for candidate in _data_id_forms(data_id)
     )
     if not matched:
@@ -122,10 +125,14 @@ def _parse_header(x_signature: str | None) -> str:
         raise SignatureError(SignatureFailure.MALFORMED)
     if "ts" not in seen:
         raise SignatureError(SignatureFailure.MISSING_TS)
-    if not seen["ts"].isdigit() or len(seen["ts"]) > MILLISECOND_TS_DIGITS:
+    ts = seen["ts"]
+    # str.isdigit() is also true of "²" and "١٢٣", which int() refuses or reads as another number.
+    if not (ts.isascii() and ts.isdigit()) or len(ts) > MILLISECOND_TS_DIGITS:
         raise SignatureError(SignatureFailure.MALFORMED)
     if "v1" not in seen:
         raise SignatureError(SignatureFailure.MISSING_HASH)
+    if not seen["v1"].isascii():  # hmac.compare_digest raises TypeError on non-ASCII text
+        raise SignatureError(SignatureFailure.MALFORMED)
     return seen["ts"]
 
 

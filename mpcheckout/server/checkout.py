@@ -4,6 +4,7 @@ Rate limited per client IP in the store (shared by every worker)."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -65,9 +66,7 @@ def _create(ctx: ServerContext, cart: dict):
     reference = cart.get("reference")
     if reference is not None and not isinstance(reference, str):
         raise ValidationError("error.bad_reference", reference=str(reference)[:64])
-    expires = cart.get("expires_in")
-    if expires is not None and not isinstance(expires, str | int):
-        raise ValidationError("error.bad_duration", value=str(expires)[:32])
+    expires = _expires_in(ctx, cart.get("expires_in"))
     return create_checkout(
         ctx.store,
         ctx.runtime.gateway,
@@ -75,5 +74,21 @@ def _create(ctx: ServerContext, cart: dict):
         items,
         reference=reference,
         notification_url=webhook_url(ctx.settings.server.public_url),
-        expires_in=parse_duration(expires) if expires is not None else None,
+        expires_in=expires,
     )
+
+
+def _expires_in(ctx: ServerContext, value) -> timedelta | None:
+    """A positive duration whose end a datetime can hold ("99999999999999d" overflows)."""
+    if value is None:
+        return None
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        try:
+            delta = parse_duration(value)
+            ctx.clock.now() + delta
+        except OverflowError:
+            pass
+        else:
+            if delta > timedelta(0):
+                return delta
+    raise ValidationError("error.bad_duration", value=str(value)[:32])

@@ -55,8 +55,9 @@ class ServerContext:
         )
         self.policy = _signature_policy(self.settings, self.runtime.clock)
         self.t = Translator(resolve_locale(self.settings.locale))
-        token = server.monitor_token
-        self.monitor_token = token.get_secret_value() if token is not None else None
+        token = server.monitor_token.get_secret_value() if server.monitor_token else ""
+        # A blank token would let in anyone sending "Authorization: Bearer": monitoring is off.
+        self.monitor_token = token if token.strip() else None
 
     @classmethod
     def from_options(cls, options: ServeOptions) -> ServerContext:

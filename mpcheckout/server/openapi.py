@@ -5,12 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
+from ..checkout import CURRENCIES
 
 ERROR = {"$ref": "#/components/schemas/Error"}
+# The shapes notifications.py accepts (anything else is answered 400 and kept as a dead letter).
+ID = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"}
+NAME = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"}
+ID_OR_NUMBER = {"anyOf": [ID, {"type": "integer", "minimum": 0}]}
 WEBHOOK_BODY = {
     "type": "object",
     "description": "Webhooks: {id, type, action, data: {id}, ...}; legacy IPN: "
     "{resource, topic}. Kept as received.",
+    "properties": {
+        "id": ID_OR_NUMBER,
+        "type": NAME,
+        "action": NAME,
+        "data": {"type": "object", "properties": {"id": ID_OR_NUMBER}},
+        "resource": {"type": "string"},
+        "topic": NAME,
+        "live_mode": {"type": "boolean"},
+        "user_id": ID_OR_NUMBER,
+    },
     "additionalProperties": True,
 }
 
@@ -39,8 +54,14 @@ def _webhook_operation(method: str) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "summary": "Receive a Mercado Pago notification (Webhooks or legacy IPN)",
         "parameters": [
-            {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
-            for name in ("data.id", "type", "topic", "id", "source_news")
+            {"name": name, "in": "query", "required": False, "schema": schema}
+            for name, schema in (
+                ("data.id", ID),
+                ("type", NAME),
+                ("topic", NAME),
+                ("id", ID),
+                ("source_news", {"type": "string"}),
+            )
         ]
         + [
             {"name": name, "in": "header", "required": False, "schema": {"type": "string"}}
@@ -66,15 +87,41 @@ def _webhook_operation(method: str) -> dict[str, Any]:
     return operation
 
 
-def _monitoring(summary: str, method: str) -> dict[str, Any]:
+def _monitoring(summary: str, method: str, body: dict[str, Any]) -> dict[str, Any]:
     statuses = (401, 404, 409, 502, 500, 503) if method == "post" else (401, 404, 503)
     return {
         method: {
             "summary": summary,
             "security": [{"bearer": []}],
-            "responses": {"200": _json({"type": "object"}, "OK"), **_errors(*statuses)},
+            "responses": {"200": _json(body, "OK"), **_errors(*statuses)},
         }
     }
+
+
+def _object(required: dict[str, Any]) -> dict[str, Any]:
+    """An object with at least these properties (the result models in status.py,
+    processor.py and models.ReconcileRun carry more)."""
+    return {"type": "object", "required": sorted(required), "properties": required}
+
+
+COUNT = {"type": "integer", "minimum": 0}
+STATUS = _object(
+    {
+        "verdict": {"type": "string", "enum": ["green", "yellow", "red"]},
+        "checks": {"type": "array"},
+        "queue": {"type": "object"},
+        "reconcile": {"type": "object"},
+        "orders": {"type": "object"},
+    }
+)
+PASS = _object({key: COUNT for key in ("claimed", "completed", "retried", "dead_lettered")})
+RECONCILE_RUN = _object(
+    {
+        "status": {"type": "string", "enum": ["ok", "partial", "failed"]},
+        "started_at": {"type": "string"},
+        "swept": COUNT,
+    }
+)
 
 
 def document() -> dict[str, Any]:
@@ -83,19 +130,29 @@ def document() -> dict[str, Any]:
         "type": "object",
         "required": ["title", "unit_price", "currency"],
         "properties": {
-            "title": {"type": "string"},
-            "quantity": {"type": "integer", "minimum": 1},
-            "unit_price": {"type": ["number", "string"]},
-            "currency": {"type": "string"},
+            "title": {"type": "string", "minLength": 1, "maxLength": 256},
+            "quantity": {"type": "integer", "minimum": 1, "maximum": 10_000},
+            "unit_price": {
+                "anyOf": [
+                    {"type": "number", "exclusiveMinimum": 0, "maximum": 100_000_000},
+                    {"type": "string", "pattern": r"^[0-9]{1,9}(\.[0-9]{1,2})?$"},
+                ],
+                "description": "A decimal with at most two places, above 0, at most 1e8",
+            },
+            "currency": {"type": "string", "enum": sorted(CURRENCIES)},
         },
     }
     cart = {
         "type": "object",
         "required": ["items"],
         "properties": {
-            "items": {"type": "array", "items": cart_item},
-            "reference": {"type": "string"},
-            "expires_in": {"type": "string"},
+            "items": {"type": "array", "items": cart_item, "minItems": 1, "maxItems": 100},
+            "reference": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"},
+            "expires_in": {
+                "type": "string",
+                "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*[smhdwSMHDW]?\s*$",
+                "description": "How long the link is valid: 90s, 15m, 2h, 7d, 1w",
+            },
         },
     }
     created = {
@@ -133,9 +190,13 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
-            "/api/webhooks/status": _monitoring("Status document (as `status --json`)", "get"),
-            "/api/webhooks/process-queue": _monitoring("One bounded processor pass", "post"),
-            "/api/webhooks/reconcile": _monitoring("Run reconcile; its log row", "post"),
+            "/api/webhooks/status": _monitoring(
+                "Status document (as `status --json`)", "get", STATUS
+            ),
+            "/api/webhooks/process-queue": _monitoring("One bounded processor pass", "post", PASS),
+            "/api/webhooks/reconcile": _monitoring(
+                "Run reconcile; its log row", "post", RECONCILE_RUN
+            ),
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": probe}}},
             "/readyz": {
                 "get": {
