@@ -10,7 +10,7 @@ import sqlite_utils
 
 from mpcheckout.errors import StorageError
 from mpcheckout.store import open_store
-from mpcheckout.store.base import TABLES
+from mpcheckout.store.base import TABLES, EventFilter
 from mpcheckout.store.migrate import latest_version
 
 
@@ -146,4 +146,31 @@ def test_a_deleted_database_refuses_writes_instead_of_losing_them(tmp_path, cloc
     assert caught.value.message_key == "error.db_missing"
     open_store(str(path)).close()  # an operator restores (here: recreates) the file
     assert store.enqueue_many([webhook(1)], "http", clock.now()).queued == 1
+    store.close()
+
+
+def test_a_version_1_database_keeps_its_rows_and_never_reuses_ids_after_upgrade(tmp_path, clock):
+    """Start from the old schema: 0002 rebuilds webhook_queue with every row, and seeds the id
+    sequence past the archived events."""
+    from mpcheckout.store.base import EventOutcome
+    from mpcheckout.store.migrate import migrations
+    from tests.store.helpers import RULES, webhook
+
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(migrations("sqlite")[0].sql)
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '1', '2026-01-01')")
+    old = open_store(str(path), migrate=False)
+    old.enqueue_many([webhook(1), webhook(2), webhook(3)], "file", clock.now())
+    claimed = old.claim_due_events("w", 2, 60, clock.now())
+    old.commit_outcomes("w", [EventOutcome(e.id, "completed") for e in claimed], RULES, clock.now())
+    clock.advance(days=40)
+    assert old.archive_completed(clock.now(), 10, clock.now()) == 2
+    old.close()
+    store = open_store(str(path))
+    assert store.schema_version() == latest_version("sqlite")
+    assert [e.resource_id for e in store.list_events(EventFilter())] == ["3"]
+    store.enqueue_many([webhook(4)], "file", clock.now())
+    newest = store.list_events(EventFilter(limit=1))[0]
+    assert newest.id > 3
     store.close()
