@@ -9,6 +9,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+FIRST_PAYMENT_ID = 90_000_000_000
+
 
 def notification_lines(count: int, seed: int = 7, duplicate_share: float = 0.02) -> Iterator[str]:
     rng = random.Random(seed)
@@ -22,8 +24,19 @@ def notification_lines(count: int, seed: int = 7, duplicate_share: float = 0.02)
         yield line
 
 
+def payment_notification_lines(count: int, seed: int = 7) -> list[str]:
+    """Modern payment notifications, all distinct: what the processor benchmarks drain (every
+    one must be fetched and applied once)."""
+    rng = random.Random(seed)
+    return [_modern(index, rng) for index in range(count)]
+
+
+def payment_id_of(line: str | bytes) -> str:
+    return json.loads(line)["data"]["id"]
+
+
 def _modern(index: int, rng: random.Random) -> str:
-    payment_id = 90_000_000_000 + index
+    payment_id = FIRST_PAYMENT_ID + index
     return json.dumps(
         {
             "action": rng.choice(["payment.created", "payment.updated"]),

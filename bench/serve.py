@@ -1,23 +1,22 @@
-"""`mpcheckout serve` under load on loopback, signatures checked: accepted webhooks/s and latency,
-against a no-op endpoint (GET /healthz) on the same server in the same run.
+"""7. `mpcheckout serve` under load on loopback, signatures checked: accepted webhooks/s and
+latency, against a no-op endpoint (GET /healthz, the baseline) on the same server in the same
+run.
 
 Every webhook is distinct (its own notification id, payment id, request id and signature), so
 each one is a real insert. The load generator is wrk (a Lua script cycling through pre-signed
 requests); without wrk, a multi-process http.client generator in this file.
 
-    python -m bench.serve [--duration 10] [--connections 32] [--workers 1]
+    python -m bench.serve [--quick] [--json FILE]    (same as python -m bench --only serve)
 """
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import multiprocessing
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,8 +24,21 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bench.harness import (
+    BenchResult,
+    Comparison,
+    Contender,
+    Sample,
+    Scale,
+    TargetCheck,
+    at_least,
+    below,
+    compare,
+)
 from mpcheckout.signature import sign
 
+NAME = "serve"
+TITLE = "7. serve: accepted webhooks/s and latency"
 SECRET = "bench-secret"
 LUA = r"""
 local requests, index = {}, 0
@@ -173,62 +185,81 @@ def run_python(url: str, lines: list[str], seconds: int, connections: int) -> di
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--repetitions", type=int, default=3)
-    args = parser.parse_args()
+def run(scale: Scale) -> BenchResult:
     use_wrk = shutil.which("wrk") is not None
-    webhook, noop = [], []
-    with tempfile.TemporaryDirectory() as folder:
+    seconds = scale.pick(full=10, quick=1)
+    connections = scale.pick(full=32, quick=32 if use_wrk else 4)
+    with tempfile.TemporaryDirectory(prefix="bench-serve-") as folder:
         base = Path(folder)
         requests = base / "requests.tsv"
-        write_requests(requests, 400_000 if use_wrk else 60_000)
+        write_requests(requests, scale.pick(full=400_000, quick=20_000) if use_wrk else 60_000)
         script = base / "requests.lua"
         script.write_text(LUA)
-        server, url = start_server(base, args.workers)
+        server, url = start_server(base, workers=1)
         try:
-            for _ in range(args.repetitions):
-                if use_wrk:
-                    webhook.append(run_wrk(url, script, requests, args.duration, args.connections))
-                    noop.append(
-                        run_wrk(f"{url}/healthz", None, None, args.duration, args.connections)
-                    )
-                else:
-                    lines = requests.read_text().splitlines()
-                    webhook.append(run_python(url, lines, args.duration, args.connections))
-                    noop.append(
-                        run_python(url, ["GET\t\t\t"] * 60_000, args.duration, args.connections)
-                    )
+            load = _Load(url, use_wrk, script, requests, seconds, connections)
+            contenders = [
+                Contender("noop", "no-op GET /healthz", lambda _: load.noop()),
+                Contender("webhook", "signed webhooks, stored", lambda _: load.webhooks()),
+            ]
+            generator = "wrk" if use_wrk else "python http.client"
+            title = (
+                f"1 worker, {connections} connections, {seconds} s per run, load generator "
+                f"{generator}, signatures checked"
+            )
+            comparison = compare(title, "requests/s", contenders, scale)
         finally:
             server.terminate()
             server.wait()
-    _report(webhook, noop, args, "wrk" if use_wrk else "python http.client")
+    return BenchResult(NAME, TITLE, [comparison], _targets(comparison), _NOTES)
 
 
-def _report(webhook, noop, args, generator: str) -> None:
-    def median(runs, key):
-        return statistics.median(run[key] for run in runs)
+class _Load:
+    def __init__(
+        self, url: str, use_wrk: bool, script: Path, requests: Path, seconds: int, connections: int
+    ) -> None:
+        self.url, self.use_wrk, self.script, self.requests = url, use_wrk, script, requests
+        self.seconds, self.connections = seconds, connections
 
-    ratios = [w["ok_per_second"] / n["ok_per_second"] for w, n in zip(webhook, noop, strict=True)]
-    print(
-        f"serve, {args.workers} worker(s), {args.connections} connections, {args.duration} s "
-        f"x {args.repetitions}, load generator: {generator}, signatures checked"
-    )
-    for label, runs in (("signed webhooks (stored)", webhook), ("no-op GET /healthz", noop)):
-        rates = [run["ok_per_second"] for run in runs]
-        print(
-            f"  {label:<26} median {statistics.median(rates):>7,.0f}/s "
-            f"[{min(rates):,.0f}-{max(rates):,.0f}]  p50 {median(runs, 'p50_ms'):.1f} ms  "
-            f"p99 {median(runs, 'p99_ms'):.1f} ms  failed {sum(r['failed'] for r in runs)}"
-        )
-    print(
-        f"  ratio webhook/no-op: median {statistics.median(ratios):.2f} "
-        f"({', '.join(f'{r:.2f}' for r in ratios)})"
-    )
+    def webhooks(self) -> Sample:
+        if self.use_wrk:
+            figures = run_wrk(self.url, self.script, self.requests, self.seconds, self.connections)
+        else:
+            lines = self.requests.read_text().splitlines()
+            figures = run_python(self.url, lines, self.seconds, self.connections)
+        return _sample(figures)
+
+    def noop(self) -> Sample:
+        if self.use_wrk:
+            url = f"{self.url}/healthz"
+            return _sample(run_wrk(url, None, None, self.seconds, self.connections))
+        return _sample(run_python(self.url, ["GET\t\t\t"] * 60_000, self.seconds, self.connections))
+
+
+def _sample(figures: dict[str, float]) -> Sample:
+    details = {key: value for key, value in figures.items() if key != "ok_per_second"}
+    return Sample(figures["ok_per_second"], details)
+
+
+def _targets(comparison: Comparison) -> list[TargetCheck]:
+    webhook = comparison.get("webhook")
+    p99 = webhook.detail_median("p99_ms")
+    failed = webhook.detail_total("failed")
+    return [
+        at_least(
+            "≥ 0.5× no-op endpoint", webhook.median_ratio, 0.5, f"{webhook.median_ratio:.2f}×"
+        ),
+        at_least("≥ 1,500 webhooks/s", webhook.median, 1500, f"{webhook.median:,.0f}/s"),
+        below("p99 < 25 ms", p99, 25, f"{p99:.1f} ms ({failed:.0f} failed)"),
+    ]
+
+
+_NOTES = [
+    "requests/s counts 2xx answers only; p50/p99 are the load generator's latencies",
+]
 
 
 if __name__ == "__main__":
-    main()
+    from bench.__main__ import main
+
+    main(["--only", NAME, *sys.argv[1:]])

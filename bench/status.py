@@ -1,33 +1,46 @@
-"""`status` on a big store: 1,000,000 events (completed over 30 days, a day's worth in the last
-24 h, some pending, retrying and dead), orders and reconcile history. Times the status service
-in-process and `mpcheckout status --json` as a user runs it.
+"""6. `status` on a big store: 1,000,000 events (completed over 30 days, a day's worth in the
+last 24 h, some pending, retrying and dead), dead letters and orders. Times `mpcheckout status
+--json` as a user runs it (a subprocess), the same command on an empty store (the baseline:
+what Python start-up and imports cost), and the status service in-process.
 
-    python -m bench.status [--events 1000000]
+    python -m bench.status [--quick] [--json FILE]    (same as python -m bench --only status)
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import sqlite3
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.harness import (
+    BenchResult,
+    Comparison,
+    Contender,
+    Sample,
+    Scale,
+    TargetCheck,
+    below,
+    compare,
+)
+from bench.ingest import run_measured
 from mpcheckout.clock import SystemClock, utc_iso
 from mpcheckout.config import HealthSettings, ReconcileSettings
 from mpcheckout.status import build_status
 from mpcheckout.store import open_store
+
+NAME = "status"
+TITLE = "6. status at 1M events"
 
 
 def build(path: Path, events: int) -> None:
     open_store(str(path)).close()
     now = datetime.now(UTC)
     span = timedelta(days=30).total_seconds()
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("PRAGMA synchronous = OFF")
         conn.executemany(
             "INSERT INTO webhook_queue (dedupe_key, topic, resource_id, payload, received_via, "
@@ -45,7 +58,7 @@ def build(path: Path, events: int) -> None:
             "VALUES (?, ?, '10.00', 'ARS', ?, ?)",
             (
                 (f"o{n}", "paid" if n % 10 else "pending", utc_iso(now), utc_iso(now))
-                for n in range(50_000)
+                for n in range(max(events // 20, 1))
             ),
         )
 
@@ -60,42 +73,61 @@ def _row(n: int, events: int, now: datetime, span: float) -> tuple:
     return (f"wh:{n}", str(n), "completed", 1, stamp, stamp, done, done)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--repetitions", type=int, default=5)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "big.db"
+def run(scale: Scale) -> BenchResult:
+    events = scale.pick(full=1_000_000, quick=2_000)
+    with tempfile.TemporaryDirectory(prefix="bench-status-") as folder:
+        big, empty = Path(folder) / "big.db", Path(folder) / "empty.db"
         started = time.perf_counter()
-        build(path, args.events)
-        print(
-            f"built {args.events:,} events in {time.perf_counter() - started:.1f} s "
-            f"({path.stat().st_size / 1e6:.0f} MB)"
-        )
-        store = open_store(str(path))
-        service = []
-        for _ in range(args.repetitions):
-            started = time.perf_counter()
-            report = build_status(store, SystemClock(), HealthSettings(), ReconcileSettings())
-            service.append((time.perf_counter() - started) * 1000)
-        store.close()
-        command = [sys.executable, "-m", "mpcheckout", "--db", str(path), "status", "--json"]
-        cli = []
-        for _ in range(args.repetitions):
-            started = time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True)
-            cli.append((time.perf_counter() - started) * 1000)
-    print(
-        f"status service: median {statistics.median(service):.0f} ms "
-        f"[{min(service):.0f}-{max(service):.0f}]  (completed 24 h: "
-        f"{report.queue.completed_24h:,}, latency sample {report.queue.latency_sample:,})"
-    )
-    print(
-        f"`mpcheckout status --json` whole command incl. Python start-up: median "
-        f"{statistics.median(cli):.0f} ms [{min(cli):.0f}-{max(cli):.0f}]"
-    )
+        build(big, events)
+        built = f"built {events:,} events in {time.perf_counter() - started:.0f} s "
+        built += f"({big.stat().st_size / 1e6:.0f} MB)"
+        open_store(str(empty)).close()
+        contenders = [
+            Contender("cli_empty", "status --json, empty store", lambda _: _cli(empty, folder)),
+            Contender("cli", f"status --json, {events:,} events", lambda _: _cli(big, folder)),
+            Contender("service", "status service in-process", lambda _: _service(big)),
+        ]
+        title = f"status on {events:,} events (whole command, and the service alone)"
+        comparison = compare(title, "ms", contenders, scale, higher_is_better=False)
+    return BenchResult(NAME, TITLE, [comparison], _targets(comparison), [built, *_NOTES])
+
+
+def _cli(path: Path, folder: str) -> Sample:
+    command = [sys.executable, "-m", "mpcheckout", "--db", str(path), "status", "--json"]
+    _, seconds, peak_mb = run_measured(command, Path(folder) / "status.json")
+    return Sample(seconds * 1000, {"peak_rss_mb": peak_mb})
+
+
+def _service(path: Path) -> Sample:
+    store = open_store(str(path))
+    started = time.perf_counter()
+    report = build_status(store, SystemClock(), HealthSettings(), ReconcileSettings())
+    elapsed = time.perf_counter() - started
+    store.close()
+    details = {"completed_24h": report.queue.completed_24h}
+    return Sample(elapsed * 1000, details)
+
+
+def _targets(comparison: Comparison) -> list[TargetCheck]:
+    service, cli = comparison.get("service"), comparison.get("cli")
+    start_up = comparison.get("cli_empty").median
+    return [
+        below("< 300 ms: status service", service.median, 300, f"{service.median:.0f} ms"),
+        below(
+            "< 300 ms: `status --json` whole command",
+            cli.median,
+            300,
+            f"{cli.median:.0f} ms ({start_up:.0f} ms of it on an empty store)",
+        ),
+    ]
+
+
+_NOTES = [
+    "the baseline is the same command on an empty store: Python start-up and imports",
+]
 
 
 if __name__ == "__main__":
-    main()
+    from bench.__main__ import main
+
+    main(["--only", NAME, *sys.argv[1:]])

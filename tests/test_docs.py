@@ -58,5 +58,5 @@ def test_every_exit_code_is_in_the_readme():
 def test_readme_test_command_is_what_ci_runs():
     ci = (REPO_ROOT / ".ci" / "run").read_text()
     assert "python -m pytest" in README and ".venv/bin/python -m pytest" in ci
-    assert ".venv/bin/pip install -e '.[test]'" in README
-    assert ".venv/bin/pip install --quiet -e '.[test]'" in ci
+    assert ".venv/bin/pip install -e '.[test,bench]'" in README
+    assert ".venv/bin/pip install --quiet -e '.[test,bench]'" in ci
