@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
@@ -23,9 +24,21 @@ _ = startup_translator()
 
 class AppGroup(TyperGroup):
     """Turns every AppError into one translated line (or a JSON error document) and its exit
-    code; usage errors exit 64 as sysexits says. Tracebacks only with --debug, never locals."""
+    code; usage errors exit 64 as sysexits says. Tracebacks only with --debug, never locals.
+    Commands are loaded lazily (COMMAND_MODULES)."""
 
     _argv: ClassVar[list[str]] = []
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMAND_MODULES)
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        if name not in self.commands and name in COMMAND_MODULES:
+            command = _load_command(name)
+            if name == "dlq":
+                command.hidden = True  # an alias: `dead-letters` is what help lists
+            self.commands[name] = command
+        return self.commands.get(name)
 
     def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
         AppGroup._argv = list(sys.argv[1:] if args is None else args)
@@ -102,45 +115,37 @@ def root(
     state.debug = debug
 
 
-def _register() -> None:
-    from . import alerts as alerts_cli
-    from . import checkout as checkout_cli
-    from . import config as config_cli
-    from . import db as db_cli
-    from . import dead_letters as dead_letters_cli
-    from . import demo as demo_cli
-    from . import events as events_cli
-    from . import ingest as ingest_cli
-    from . import mp as mp_cli
-    from . import orders as orders_cli
-    from . import process as process_cli
-    from . import reconcile as reconcile_cli
-    from . import sandbox as sandbox_cli
-    from . import serve as serve_cli
-    from . import status as status_cli
-
-    groups = (
-        ingest_cli,
-        events_cli,
-        process_cli,
-        dead_letters_cli,
-        orders_cli,
-        reconcile_cli,
-        status_cli,
-        alerts_cli,
-        serve_cli,
-        checkout_cli,
-        mp_cli,
-        sandbox_cli,
-        demo_cli,
-        config_cli,
-        db_cli,
-    )
-    for module in groups:
-        module.register(app)
+# Command name -> module of mpcheckout.cli that registers it. A module is imported only when
+# its command runs (or for --help): `mpcheckout status` has no reason to load uvicorn, httpx
+# or the SDK, and on a small machine each of those costs a noticeable part of a second.
+COMMAND_MODULES = {
+    "ingest": "ingest",
+    "events": "events",
+    "process": "process",
+    "dead-letters": "dead_letters",
+    "dlq": "dead_letters",
+    "orders": "orders",
+    "reconcile": "reconcile",
+    "status": "status",
+    "alerts": "alerts",
+    "serve": "serve",
+    "checkout": "checkout",
+    "mp": "mp",
+    "sandbox": "sandbox",
+    "demo": "demo",
+    "init": "config",
+    "config": "config",
+    "db": "db",
+}
 
 
-_register()
+def _load_command(name: str) -> Any:
+    """The click command `name` as its module registers it, built on first use."""
+    module = importlib.import_module(f"{__name__}.{COMMAND_MODULES[name]}")
+    holder = typer.Typer()
+    module.register(holder)
+    group = typer.main.get_group(holder)
+    return group.get_command(_click.Context(group), name)
 
 
 def main() -> None:

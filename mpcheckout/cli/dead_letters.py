@@ -35,7 +35,7 @@ SinceOption = Annotated[str | None, typer.Option(help=_("help.opt.since"))]
 
 def register(app: typer.Typer) -> None:
     app.add_typer(dlq_app, name="dead-letters")
-    app.add_typer(dlq_app, name="dlq", hidden=True)
+    app.add_typer(dlq_app, name="dlq", hidden=True)  # alias
 
 
 @dlq_app.command("list", help=_("help.dlq_list"))

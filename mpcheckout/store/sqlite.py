@@ -12,8 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 from ..clock import parse_iso, utc_iso
 from ..errors import StorageBusyError, StorageError, ValidationError
 from ..models import (
@@ -248,6 +246,8 @@ class SqliteStore:
         return self.schema_version()
 
     def info(self) -> StoreInfo:
+        import sqlite_utils  # only here: 0.25 s of start-up every command would pay otherwise
+
         with self._read() as conn:
             database = sqlite_utils.Database(conn)
             existing = set(database.table_names())
