@@ -1,4 +1,4 @@
-"""`mpcheckout db upgrade | info`"""
+"""`mpcheckout db upgrade | info | copy`"""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from ..copy import DEFAULT_BATCH_SIZE, CopyResult, copy_database, rows_to_copy
+from ..i18n import Translator
 from ..maintenance import describe_database, upgrade_database
 from . import output
 from .state import startup_translator, state_of
@@ -68,3 +70,41 @@ def info(
     output.show(summary, counts)
     if result.schema_version < result.latest_version:
         output.notice(t("db.pending", count=result.latest_version - result.schema_version))
+
+
+@db_app.command("copy", help=_("help.db_copy"))
+def copy_to(
+    ctx: typer.Context,
+    to: Annotated[str, typer.Option("--to", help=_("help.opt.copy_to"), metavar="URL")],
+    force: Annotated[bool, typer.Option("--force", help=_("help.opt.copy_force"))] = False,
+    batch_size: Annotated[
+        int, typer.Option(help=_("help.opt.copy_batch_size"), min=1, max=10_000)
+    ] = DEFAULT_BATCH_SIZE,
+    json_output: Annotated[bool, typer.Option("--json", help=_("help.opt.json"))] = False,
+) -> None:
+    state = state_of(ctx)
+    runtime = state.runtime
+    with output.count_progress(state.t("progress.copy"), rows_to_copy(runtime.store)) as advance:
+        result = copy_database(
+            runtime.store,
+            to,
+            runtime.settings.database,
+            batch_size=batch_size,
+            force=force,
+            on_progress=advance,
+        )
+    if json_output:
+        output.emit_json(result)
+        return
+    render_copy(result, state.t)
+
+
+def render_copy(result: CopyResult, t: Translator) -> None:
+    rows = [
+        (table.table, table.source_rows, table.copied, table.skipped, table.target_rows)
+        for table in result.tables
+    ]
+    columns = [t("col.table"), t("col.source_rows"), t("col.copied"), t("col.skipped")]
+    title = t("db.copy_title", source=result.source, target=result.target)
+    output.show(output.table(title, [*columns, t("col.target_rows")], rows))
+    output.notice(t("db.copy_done", rows=result.rows_copied, seconds=f"{result.seconds:.1f}"))

@@ -305,7 +305,10 @@ class Store(Protocol):
     # -- reconcile ---------------------------------------------------------------------------
     def try_lock(self, name: str, holder: str, now: datetime, stale_after: float) -> bool:
         """Take the named run lock if it is free, or held for longer than `stale_after`
-        seconds (a crashed holder). Atomic test-and-set. True when taken."""
+        seconds (a crashed holder). Atomic test-and-set. True when taken. A backend whose lock
+        lives with a session (PostgreSQL's advisory locks) frees it when the holder's process
+        dies, so across processes it needs no `stale_after`, and cannot honour one: a holder
+        that hangs without dying keeps the lock."""
 
     def release_lock(self, name: str, holder: str) -> None:
         """Release the named lock if `holder` holds it; otherwise do nothing."""

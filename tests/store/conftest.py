@@ -6,11 +6,14 @@ import pytest
 
 from mpcheckout.store import open_store
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request, tmp_path):
-    opened = open_store(str(tmp_path / "contract.db"))
+    if request.param == "postgres":
+        opened = open_store(request.getfixturevalue("postgres_url"))
+    else:
+        opened = open_store(str(tmp_path / "contract.db"))
     yield opened
     opened.close()
