@@ -49,7 +49,7 @@ async def receive_webhook(request: Request):
     raw = RawRequest(query=request.url.query, headers=_headers(request), body=body)
     try:
         notification = admit(raw, ctx.policy)
-        queued = await asyncio.wrap_future(ctx.intake.submit(notification))
+        queued = await ctx.intake.submit_async(notification, asyncio.get_running_loop())
     except SignatureError as exc:
         return await _bad_signature(ctx, exc, client)
     except InvalidNotification as exc:
