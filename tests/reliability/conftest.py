@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +21,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/reliability/" in str(item.fspath):
             item.add_marker(pytest.mark.reliability)
+
+
+_FIGURES: list[dict] = []
+
+
+@pytest.fixture
+def figures(request):
+    """Record what a test tried and found (counts), for docs/RELIABILITY.md's latest figures."""
+
+    def record(**counts) -> None:
+        _FIGURES.append({"test": request.node.name, **counts})
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not _FIGURES:
+        return
+    terminalreporter.section("reliability figures")
+    for row in _FIGURES:
+        terminalreporter.write_line(json.dumps(row))
+    target = os.environ.get("MPCHECKOUT_RELIABILITY_FIGURES")
+    if target:
+        Path(target).write_text(json.dumps(_FIGURES, indent=2) + "\n")
 
 
 from tests.server.conftest import start_server  # noqa: E402,F401 - the real server, for faults

@@ -45,7 +45,7 @@ def http(sandbox):
 
 
 @pytest.mark.parametrize("fault", list(FAULTS), ids=list(FAULTS))
-def test_every_event_ends_completed_or_dead_lettered(fault, sandbox, http, tmp_path):
+def test_every_event_ends_completed_or_dead_lettered(fault, sandbox, http, tmp_path, figures):
     store = open_store(str(tmp_path / "faults.db"))
     clock = ManualClock(datetime.now(UTC))
     payment_ids = seed_payments(http, store, EVENTS, clock.now())
@@ -70,6 +70,13 @@ def test_every_event_ends_completed_or_dead_lettered(fault, sandbox, http, tmp_p
     )
     completed = count(database, "SELECT count(*) FROM webhook_queue WHERE status = 'completed'")
     letters = store.list_dead_letters(DeadLetterFilter(limit=None))
+    figures(
+        fault=fault,
+        events=len(payment_ids),
+        completed=completed,
+        dead_lettered=len(letters),
+        lost=len(payment_ids) - completed - len(letters),
+    )
     assert completed + len(letters) == len(payment_ids)
     assert all(
         letter.reason in ("exhausted", "permanent") and letter.last_error for letter in letters

@@ -37,7 +37,7 @@ def webhook(payment_id: int, notification_id: int) -> tuple[str, dict, str]:
     return f"/webhooks/mercadopago?data.id={payment_id}&type=payment", headers, body
 
 
-def test_everything_at_once_on_one_sqlite_file(sandbox, tmp_path):
+def test_everything_at_once_on_one_sqlite_file(sandbox, tmp_path, figures):
     database = tmp_path / "busy.db"
     http = httpx.Client(base_url=sandbox.url, timeout=30)
     per_second = 40
@@ -93,6 +93,15 @@ def test_everything_at_once_on_one_sqlite_file(sandbox, tmp_path):
     )
     outputs = _stop([*workers, server])
     http.close()
+    figures(
+        seconds=SECONDS,
+        webhooks=len(served),
+        ingested=len(filed),
+        reconcile_runs=len(reconciles),
+        non_200=sum(1 for code in statuses if code != 200),
+        claimed_twice=count(database, "SELECT count(*) FROM webhook_queue WHERE attempts != 1"),
+        applied=count(database, "SELECT count(*) FROM payment_logs"),
+    )
     assert ingest_code == 0, ingest_out[1].decode()
     assert all(code == 200 for code in statuses) and len(statuses) == len(served)
     for code, stderr in [*reconciles, *outputs]:

@@ -51,13 +51,18 @@ def finish_in_process(store, sandbox, lease_seconds: float) -> None:
     gateway.close()
 
 
+def lost_and_duplicated(database) -> tuple[int, int]:
+    lost = count(
+        database, "SELECT count(*) FROM webhook_queue WHERE status NOT IN ('completed', 'dead')"
+    )
+    duplicated = count(database, "SELECT count(*) FROM payment_logs") - count(
+        database, "SELECT count(DISTINCT payment_id) FROM payment_logs"
+    )
+    return lost, duplicated
+
+
 def assert_consistent(database, http, payment_ids) -> None:
-    assert (
-        count(
-            database, "SELECT count(*) FROM webhook_queue WHERE status NOT IN ('completed', 'dead')"
-        )
-        == 0
-    ), "an event was lost"
+    assert lost_and_duplicated(database) == (0, 0), "an event was lost or applied twice"
     assert count(database, "SELECT count(*) FROM webhook_queue WHERE status = 'dead'") == 0
     assert count(database, "SELECT count(*) FROM payment_logs") == len(payment_ids)
     assert count(database, "SELECT count(DISTINCT payment_id) FROM payment_logs") == len(
@@ -71,7 +76,7 @@ def assert_consistent(database, http, payment_ids) -> None:
     assert all(final[pid] == "approved" and orders[pid] == "paid" for pid in payment_ids)
 
 
-def test_workers_killed_at_random_points_lose_nothing(sandbox, http, tmp_path):
+def test_workers_killed_at_random_points_lose_nothing(sandbox, http, tmp_path, figures):
     database = tmp_path / "crash.db"
     store = open_store(str(database))
     payment_ids = seed_payments(http, store, EVENTS, datetime.now(UTC))
@@ -105,18 +110,27 @@ def test_workers_killed_at_random_points_lose_nothing(sandbox, http, tmp_path):
     http.delete("/_sandbox/faults")
     finish_in_process(store, sandbox, lease)
     store.close()
+    lost, duplicated = lost_and_duplicated(database)
+    figures(rounds=ROUNDS, events=EVENTS, kills=ROUNDS, lost=lost, duplicated=duplicated)
     assert_consistent(database, http, payment_ids)
 
 
-def test_ingest_killed_mid_file_keeps_whole_batches_and_resumes(sandbox, tmp_path):
+def test_ingest_killed_mid_file_keeps_whole_batches_and_resumes(sandbox, tmp_path, figures):
     from bench.payloads import write_jsonl
 
     database = tmp_path / "ingest.db"
     lines = scale(30_000, 200_000)
     source = write_jsonl(tmp_path / "big.jsonl", lines)
     distinct = len(set(source.read_text().splitlines()))
+    kill_after = random.Random(SEED).randint(1, lines // 2)  # somewhere in the first half
     ingest = mpcheckout(database, env_for(sandbox), "ingest", str(source))
-    wait_for(lambda: count_when_ready(database, "SELECT count(*) FROM webhook_queue") > 0)
+    wait_for(
+        lambda: (
+            ingest.poll() is not None
+            or count_when_ready(database, "SELECT count(*) FROM webhook_queue") >= kill_after
+        )
+    )
+    assert ingest.poll() is None, "the ingest finished before it could be killed"
     ingest.send_signal(signal.SIGKILL)
     ingest.wait()
     kept = count(database, "SELECT count(*) FROM webhook_queue")
@@ -131,13 +145,15 @@ def test_ingest_killed_mid_file_keeps_whole_batches_and_resumes(sandbox, tmp_pat
     stdout, stderr = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, stderr.decode()
     summary = json.loads(stdout)
-    assert count(database, "SELECT count(*) FROM webhook_queue") == distinct  # each line once
+    stored = count(database, "SELECT count(*) FROM webhook_queue")
+    figures(lines=lines, kept_at_kill=kept, stored=stored, lost=distinct - stored)
+    assert stored == distinct  # each line once
     assert summary["queued"] == distinct - kept
     assert summary["duplicates"] == lines - summary["queued"]
 
 
 def test_reconcile_killed_mid_sweep_keeps_the_checkpoint_and_the_next_run_completes(
-    sandbox, http, tmp_path
+    sandbox, http, tmp_path, figures
 ):
     database = tmp_path / "reconcile.db"
     payments = scale(600, 5_000)
@@ -168,6 +184,8 @@ def test_reconcile_killed_mid_sweep_keeps_the_checkpoint_and_the_next_run_comple
     stdout, stderr = again.communicate(timeout=300)
     assert again.returncode == 0, stderr.decode()
     report = json.loads(stdout)
+    applied = count(database, "SELECT count(*) FROM payment_logs")
+    figures(payments=payments, applied=applied, missed=payments - applied)
     assert report["status"] == "ok" and report["checkpoint_advanced"]
     assert count(database, "SELECT count(*) FROM payment_logs") == payments
     assert count(database, "SELECT count(*) FROM orders WHERE status = 'paid'") == payments
