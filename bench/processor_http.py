@@ -87,6 +87,12 @@ def seed(path: Path, url: str, events: int) -> None:
     store.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) another process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(path: Path, url: str, concurrency: int) -> tuple[float, int]:
     store = open_store(str(path))
     settings = MercadoPagoSettings(access_token=TOKEN, api_base=url, max_retries=0)
@@ -117,15 +123,18 @@ def main() -> None:
     args = parser.parse_args()
     ideal = args.concurrency / (args.latency_ms / 1000)
     sandbox, url = start_sandbox(args.latency_ms)
-    rates = []
+    rates, worker_cpu, sandbox_cpu = [], [], []
     try:
         with tempfile.TemporaryDirectory() as folder:
             for repetition in range(args.repetitions):
                 path = Path(folder) / f"http{repetition}.db"
                 seed(path, url, args.events)
+                cpu_before, sandbox_before = time.process_time(), cpu_seconds(sandbox.pid)
                 elapsed, done = run(path, url, args.concurrency)
                 assert done == args.events, done
                 rates.append(done / elapsed)
+                worker_cpu.append((time.process_time() - cpu_before) / done)
+                sandbox_cpu.append((cpu_seconds(sandbox.pid) - sandbox_before) / done)
     finally:
         sandbox.terminate()
         sandbox.wait()
@@ -138,6 +147,13 @@ def main() -> None:
         f"ideal {ideal:,.0f} events/s; measured median {median:,.0f} events/s "
         f"[{min(rates):,.0f}-{max(rates):,.0f}] = {median / ideal:.0%} of ideal "
         f"(per repetition: {', '.join(f'{r / ideal:.0%}' for r in rates)})"
+    )
+    worker, api = statistics.median(worker_cpu) * 1000, statistics.median(sandbox_cpu) * 1000
+    print(
+        f"CPU per event (median): processor {worker:.2f} ms, sandbox {api:.2f} ms; "
+        f"on {os.cpu_count()} cores the CPU alone caps this at "
+        f"{os.cpu_count() / ((worker + api) / 1000):,.0f} events/s, and one processor "
+        f"(one interpreter) at {1000 / worker:,.0f} events/s"
     )
 
 

@@ -3,8 +3,9 @@ latency, against a no-op endpoint (GET /healthz, the baseline) on the same serve
 run.
 
 Every webhook is distinct (its own notification id, payment id, request id and signature), so
-each one is a real insert. The load generator is wrk (a Lua script cycling through pre-signed
-requests); without wrk, a multi-process http.client generator in this file.
+each one is a real insert, in every repetition. The load generator is wrk (a Lua script sending
+pre-signed requests, each thread its own share); without wrk, a multi-process http.client
+generator in this file.
 
     python -m bench.serve [--quick] [--json FILE]    (same as python -m bench --only serve)
 """
@@ -40,16 +41,27 @@ from mpcheckout.signature import sign
 NAME = "serve"
 TITLE = "7. serve: accepted webhooks/s and latency"
 SECRET = "bench-secret"
+THREADS = 2
+# Each wrk thread keeps its own stripe of the file (line number modulo the thread count), so
+# no request is sent twice while the file lasts: every webhook is a real insert.
 LUA = r"""
+local next_part = 0
+setup = function(thread)
+  thread:set("part", next_part)
+  next_part = next_part + 1
+end
 local requests, index = {}, 0
 init = function(args)
+  local parts, n = tonumber(args[2]), 0
   for line in io.lines(args[1]) do
-    local path, request_id, signature, body = line:match("([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)")
-    requests[#requests + 1] = wrk.format("POST", path, {
-      ["Content-Type"] = "application/json", ["x-request-id"] = request_id,
-      ["x-signature"] = signature}, body)
+    if n % parts == part then
+      local path, request_id, signature, body = line:match("([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)")
+      requests[#requests + 1] = wrk.format("POST", path, {
+        ["Content-Type"] = "application/json", ["x-request-id"] = request_id,
+        ["x-signature"] = signature}, body)
+    end
+    n = n + 1
   end
-  index = math.random(#requests)
 end
 request = function()
   index = index % #requests + 1
@@ -58,10 +70,11 @@ end
 """
 
 
-def write_requests(path: Path, count: int) -> None:
+def write_requests(path: Path, count: int, first: int = 0) -> None:
+    """`count` distinct signed webhooks, numbered from `first`."""
     ts = int(time.time() * 1000)
     with path.open("w") as handle:
-        for n in range(count):
+        for n in range(first, first + count):
             payment = str(7_000_000_000 + n)
             body = json.dumps(
                 {
@@ -115,9 +128,9 @@ def start_server(folder: Path, workers: int) -> tuple[subprocess.Popen, str]:
 def run_wrk(
     url: str, script: Path | None, requests: Path | None, seconds: int, connections: int
 ) -> dict[str, float]:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    command = ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if script:
-        command += ["-s", str(script), url, "--", str(requests)]
+        command += ["-s", str(script), url, "--", str(requests), str(THREADS)]
     else:
         command.append(url)
     text = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -128,6 +141,7 @@ def run_wrk(
     return {
         "ok_per_second": (total - failed) / elapsed,
         "failed": failed,
+        "sent": total,
         "p50_ms": _ms(text, "50%"),
         "p99_ms": _ms(text, "99%"),
     }
@@ -191,13 +205,11 @@ def run(scale: Scale) -> BenchResult:
     connections = scale.pick(full=32, quick=32 if use_wrk else 4)
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as folder:
         base = Path(folder)
-        requests = base / "requests.tsv"
-        write_requests(requests, scale.pick(full=400_000, quick=20_000) if use_wrk else 60_000)
         script = base / "requests.lua"
         script.write_text(LUA)
         server, url = start_server(base, workers=1)
         try:
-            load = _Load(url, use_wrk, script, requests, seconds, connections)
+            load = _Load(url, use_wrk, base, seconds, connections)
             contenders = [
                 Contender("noop", "no-op GET /healthz", lambda _: load.noop()),
                 Contender("webhook", "signed webhooks, stored", lambda _: load.webhooks()),
@@ -215,25 +227,40 @@ def run(scale: Scale) -> BenchResult:
 
 
 class _Load:
-    def __init__(
-        self, url: str, use_wrk: bool, script: Path, requests: Path, seconds: int, connections: int
-    ) -> None:
-        self.url, self.use_wrk, self.script, self.requests = url, use_wrk, script, requests
+    """Each webhook run sends requests never sent before (a fresh file, numbered on from the
+    previous run's), so a later repetition does not measure cheaper duplicates."""
+
+    CEILING_PER_SECOND = 40_000  # requests written per second of a run, above what it reaches
+
+    def __init__(self, url: str, use_wrk: bool, folder: Path, seconds: int, connections: int):
+        self.url, self.use_wrk, self.folder = url, use_wrk, folder
         self.seconds, self.connections = seconds, connections
+        self.written = 0
 
     def webhooks(self) -> Sample:
+        count = self.seconds * (self.CEILING_PER_SECOND if self.use_wrk else 6_000)
+        requests = self.folder / "requests.tsv"
+        write_requests(requests, count, first=self.written)
+        self.written += count
         if self.use_wrk:
-            figures = run_wrk(self.url, self.script, self.requests, self.seconds, self.connections)
+            script = self.folder / "requests.lua"
+            figures = run_wrk(self.url, script, requests, self.seconds, self.connections)
         else:
-            lines = self.requests.read_text().splitlines()
+            lines = requests.read_text().splitlines()
             figures = run_python(self.url, lines, self.seconds, self.connections)
+            figures["sent"] = figures["ok_per_second"] * self.seconds + figures["failed"]
+        requests.unlink()
+        figures["repeated"] = max(0, figures.pop("sent") - count)
         return _sample(figures)
 
     def noop(self) -> Sample:
         if self.use_wrk:
-            url = f"{self.url}/healthz"
-            return _sample(run_wrk(url, None, None, self.seconds, self.connections))
-        return _sample(run_python(self.url, ["GET\t\t\t"] * 60_000, self.seconds, self.connections))
+            figures = run_wrk(f"{self.url}/healthz", None, None, self.seconds, self.connections)
+        else:
+            lines = ["GET\t\t\t"] * 60_000
+            figures = run_python(self.url, lines, self.seconds, self.connections)
+        figures.pop("sent", None)
+        return _sample(figures)
 
 
 def _sample(figures: dict[str, float]) -> Sample:
@@ -256,6 +283,7 @@ def _targets(comparison: Comparison) -> list[TargetCheck]:
 
 _NOTES = [
     "requests/s counts 2xx answers only; p50/p99 are the load generator's latencies",
+    "every webhook sent is distinct (repeated: requests sent again after the file ran out)",
 ]
 
 

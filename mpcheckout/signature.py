@@ -13,10 +13,12 @@ Every failure is a SignatureError with a typed reason; nothing else escapes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
+from typing import Any
 
 from .errors import AuthenticationError
 
@@ -143,11 +145,19 @@ def _data_id_forms(data_id: str | None) -> list[str | None]:
 
 
 def _matches(x_signature: str, request_id: str | None, data_id: str | None, secret: str) -> bool:
-    # Imported here: the SDK package pulls in `requests` (150 ms of start-up for every command).
-    from mercadopago.webhook import InvalidWebhookSignatureError, WebhookSignatureValidator
-
+    validator, invalid = _sdk_validator()
     try:
-        WebhookSignatureValidator.validate(x_signature, request_id, data_id, secret)
-    except InvalidWebhookSignatureError:
+        validator.validate(x_signature, request_id, data_id, secret)
+    except invalid:
         return False
     return True
+
+
+@functools.cache
+def _sdk_validator() -> tuple[Any, type[Exception]]:
+    # Imported on first use, not with this module: the SDK package pulls in `requests` (150 ms
+    # of start-up for every command). Cached: an import statement on every request costs more
+    # than the HMAC it guards.
+    from mercadopago.webhook import InvalidWebhookSignatureError, WebhookSignatureValidator
+
+    return WebhookSignatureValidator, InvalidWebhookSignatureError

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.responses import Response
 
 from .. import ratelimit
 from ..errors import AppError, RateLimitError, StorageError, ValidationError
@@ -20,9 +22,13 @@ from ..ingest import admit, count_rejection, keep_invalid
 from ..notifications import InvalidNotification, RawRequest
 from ..signature import SignatureError
 from .context import ServerContext
-from .responses import error_response, json_response, rate_limit_headers
+from .responses import error_response, rate_limit_headers
 
 log = logging.getLogger("mpcheckout.server")
+
+# The two answers Mercado Pago gets almost every time, rendered once.
+_QUEUED = json.dumps({"status": "queued"}, separators=(",", ":")).encode()
+_DUPLICATE = json.dumps({"status": "duplicate"}, separators=(",", ":")).encode()
 
 
 class PayloadTooLarge(ValidationError):
@@ -46,7 +52,7 @@ async def receive_webhook(request: Request):
     if body is None:
         limit = ctx.settings.server.max_body_bytes
         return await _refuse(ctx, PayloadTooLarge(limit=limit), "too_large", client)
-    raw = RawRequest(query=request.url.query, headers=_headers(request), body=body)
+    raw = RawRequest(query=query_string(request), headers=_headers(request), body=body)
     try:
         notification = admit(raw, ctx.policy)
         queued = await ctx.intake.submit_async(notification, asyncio.get_running_loop())
@@ -56,7 +62,7 @@ async def receive_webhook(request: Request):
         return await _invalid(ctx, raw, exc, client)
     except StorageError as exc:
         return _not_stored(ctx, exc)
-    return json_response({"status": "queued" if queued else "duplicate"})
+    return Response(_QUEUED if queued else _DUPLICATE, media_type="application/json")
 
 
 def _not_stored(ctx: ServerContext, exc: StorageError):
@@ -70,6 +76,12 @@ async def _invalid(ctx: ServerContext, raw: RawRequest, exc: InvalidNotification
     except StorageError as storage:
         return _not_stored(ctx, storage)
     return await _refuse(ctx, exc, "invalid", client)
+
+
+def query_string(request: Request) -> str:
+    """The raw query string, as `request.url.query` gives it without building the whole URL
+    (a measurable share of a request's time at thousands per second)."""
+    return request.scope.get("query_string", b"").decode("utf-8", "replace")
 
 
 def client_ip(ctx: ServerContext, request: Request) -> str:

@@ -370,3 +370,14 @@ class Store(Protocol):
 
     def count_rows(self, table: str) -> int:
         """Number of rows in a table."""
+
+
+def first_of_each(notifications: Sequence[Notification], inserted: set[str]) -> list[bool]:
+    """Queued or not, per notification: of a key inserted by this batch, only its first
+    occurrence was (the rows insert in batch order); the rest are duplicates."""
+    seen: set[str] = set()
+    queued = []
+    for item in notifications:
+        queued.append(item.dedupe_key in inserted and item.dedupe_key not in seen)
+        seen.add(item.dedupe_key)
+    return queued

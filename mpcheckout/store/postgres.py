@@ -56,6 +56,7 @@ from .base import (
     RateLimitDecision,
     ReplayResult,
     StoreInfo,
+    first_of_each,
 )
 from .migrate import latest_version, migrations
 
@@ -352,7 +353,7 @@ class PostgresStore:
             rows = conn.execute(
                 _ENQUEUE_SQL, {**_queue_columns(notifications), "via": received_via, "now": now}
             ).fetchall()
-        return _first_of_each(notifications, {row[0] for row in rows})
+        return first_of_each(notifications, {row[0] for row in rows})
 
     def record_invalid_many(self, inputs: Sequence[InvalidInput], now: datetime) -> int:
         stamp = utc_iso(now)
@@ -946,17 +947,6 @@ def _queue_columns(notifications: Sequence[Notification]) -> dict[str, list[Any]
         "payloads": [_text(item.payload) for item in notifications],
         "headers": [_json_text(item.headers) if item.headers else None for item in notifications],
     }
-
-
-def _first_of_each(notifications: Sequence[Notification], inserted: set[str]) -> list[bool]:
-    """Queued or not, per notification: of a key inserted by this batch, only its first
-    occurrence was (the rows insert in batch order); the rest are duplicates."""
-    seen: set[str] = set()
-    queued = []
-    for item in notifications:
-        queued.append(item.dedupe_key in inserted and item.dedupe_key not in seen)
-        seen.add(item.dedupe_key)
-    return queued
 
 
 def _key_hash(payload: str) -> str:

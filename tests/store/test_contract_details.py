@@ -67,6 +67,12 @@ def test_enqueue_each_tells_queued_from_duplicate_in_order(store, clock):
     assert store.count_rows("webhook_queue") == 3
 
 
+def test_enqueue_each_of_a_batch_larger_than_one_statement_keeps_every_answer(store, clock):
+    batch = [webhook(n) for n in range(1, 601)] + [webhook(1), webhook(600)]
+    assert store.enqueue_each(batch, "http", clock.now()) == [True] * 600 + [False, False]
+    assert store.count_rows("webhook_queue") == 600
+
+
 def test_preview_counts_like_apply_and_writes_nothing(store, clock):
     store.create_order(order("order-1", clock.now()))
     batch = [payment("900", "approved", clock.now()), payment("901", "approved", clock.now(), "x")]
