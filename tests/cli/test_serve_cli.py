@@ -104,6 +104,33 @@ def test_checkout_link_prints_a_link_and_a_qr(cli, mp, workdir):
     assert order["order"]["status"] == "pending" and order["order"]["preference_id"]
 
 
+def test_a_link_without_a_public_url_is_paid_unnotified_and_reconcile_finds_it(cli, mp):
+    _, link = cli.json(
+        "checkout", "link", "--title", "Mate", "--amount", "4500", "--currency", "ARS"
+    )
+    auth = {"authorization": f"Bearer {SANDBOX_TOKEN}"}
+    preference = httpx.get(
+        f"{mp.url}/checkout/preferences/{link['preference_id']}", headers=auth
+    ).json()
+    assert link["notified"] is False and not preference.get("notification_url")
+    paid = httpx.post(  # the buyer pays; nobody is told
+        f"{mp.url}/_sandbox/payments",
+        json={
+            "preference_id": link["preference_id"],
+            "external_reference": link["order_id"],
+            "transaction_amount": "4500.00",
+            "currency_id": "ARS",
+        },
+    ).json()
+    _, before = cli.json("orders", "show", link["order_id"])
+    assert before["order"]["status"] == "pending"
+    _, run = cli.json("reconcile")
+    assert run["status"] == "ok"
+    _, after = cli.json("orders", "show", link["order_id"])
+    assert after["order"]["status"] == "paid"
+    assert after["order"]["payment_id"] == str(paid["id"])
+
+
 def test_checkout_link_with_a_public_url_sets_the_notification_url(cli, mp, monkeypatch):
     monkeypatch.setenv("MPCHECKOUT_SERVER__PUBLIC_URL", "https://shop.example.com/")
     _, document = cli.json(
