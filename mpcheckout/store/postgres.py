@@ -291,13 +291,12 @@ class PostgresStore:
 
     def close(self) -> None:
         with self._run_locks_guard:
-            held, self._run_locks = list(self._run_locks.values()), {}
+            held, self._run_locks = list(self._run_locks.items()), {}
         pool, self._pool = self._pool, None
-        for lock in held:
-            with contextlib.suppress(psycopg.Error):
-                lock.conn.close()  # closing the session releases its advisory lock
-            if pool is not None:
-                pool.putconn(lock.conn)
+        for name, lock in held:
+            # Unlocked explicitly, not left to the session's end: the server frees a closed
+            # session's locks only once its backend has exited, a moment after we moved on.
+            _unlock_and_return(name, lock.conn, pool)
         if pool is not None:
             pool.close()
 
@@ -662,14 +661,7 @@ class PostgresStore:
             if held is None or held.holder != holder:
                 return
             del self._run_locks[name]
-        released = False
-        with contextlib.suppress(psycopg.Error):
-            unlock = _RUN_LOCK_SQL.format(op="pg_advisory_unlock")
-            released = bool(held.conn.execute(unlock, (name,)).fetchone()[0])
-        if not released:
-            held.conn.close()  # never hand a session that may still hold the lock back to the pool
-        if self._pool is not None:
-            self._pool.putconn(held.conn)
+        _unlock_and_return(name, held.conn, self._pool)
 
     def get_meta(self, key: str) -> str | None:
         with self._read() as conn:
@@ -947,6 +939,17 @@ def _queue_columns(notifications: Sequence[Notification]) -> dict[str, list[Any]
         "payloads": [_text(item.payload) for item in notifications],
         "headers": [_json_text(item.headers) if item.headers else None for item in notifications],
     }
+
+
+def _unlock_and_return(name: str, conn: psycopg.Connection, pool: ConnectionPool | None) -> None:
+    released = False
+    with contextlib.suppress(psycopg.Error):
+        unlock = _RUN_LOCK_SQL.format(op="pg_advisory_unlock")
+        released = bool(conn.execute(unlock, (name,)).fetchone()[0])
+    if not released:
+        conn.close()  # never hand a session that may still hold the lock back to the pool
+    if pool is not None:
+        pool.putconn(conn)
 
 
 def _key_hash(payload: str) -> str:
