@@ -44,9 +44,7 @@ class ClientResolver:
     allowlist: tuple[Network, ...] = ()
 
     def client_ip(self, peer: str | None, forwarded_for: str | None) -> str:
-        if not forwarded_for or not self.trusted_proxies:
-            return peer or "unknown"
-        if not _within(_address(peer or ""), self.trusted_proxies):
+        if not forwarded_for or not _within(_address(peer or ""), self.trusted_proxies):
             return peer or "unknown"
         hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
         for hop in reversed(hops):
