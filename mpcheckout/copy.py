@@ -17,22 +17,9 @@ from typing import Any
 from .config import DatabaseSettings
 from .errors import StorageError, UsageError
 from .store import open_store
-from .store.base import TABLES, Store
+from .store.base import PRIMARY_KEYS, TABLES, Store
 
 DEFAULT_BATCH_SIZE = 500
-# How a row is told apart when --force skips what the target already has.
-PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
-    "orders": ("id",),
-    "payment_logs": ("id",),
-    "webhook_queue": ("id",),
-    "webhook_archive": ("id",),
-    "webhook_dead_letter": ("id",),
-    "webhook_reconciliation_logs": ("id",),
-    "rate_limits": ("key",),
-    "webhook_rejections": ("hour", "reason"),
-    "alert_state": ("condition",),
-    "meta": ("key",),
-}
 # Meta rows that describe one database, not the shop's data: the target has its own schema
 # version, and a run lock held in the source means nothing in the target.
 _OWN_META_KEYS = ("schema_version",)

@@ -23,18 +23,21 @@ from ..models import (
 )
 from ..payments import Decision
 
-TABLES = (
-    "orders",
-    "payment_logs",
-    "webhook_queue",
-    "webhook_archive",
-    "webhook_dead_letter",
-    "webhook_reconciliation_logs",
-    "rate_limits",
-    "webhook_rejections",
-    "alert_state",
-    "meta",
-)
+# Every table of the schema, in copy order, with how one of its rows is told apart (what
+# `db copy --force` and the PostgreSQL import match on).
+PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
+    "orders": ("id",),
+    "payment_logs": ("id",),
+    "webhook_queue": ("id",),
+    "webhook_archive": ("id",),
+    "webhook_dead_letter": ("id",),
+    "webhook_reconciliation_logs": ("id",),
+    "rate_limits": ("key",),
+    "webhook_rejections": ("hour", "reason"),
+    "alert_state": ("condition",),
+    "meta": ("key",),
+}
+TABLES = tuple(PRIMARY_KEYS)
 
 PaymentDecider = Callable[[Order | None, Payment, datetime], Decision]
 OrderIdFor = Callable[[Payment], str]

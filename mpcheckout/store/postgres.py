@@ -43,6 +43,7 @@ from ..models import (
 )
 from ..notifications import COALESCE_KEY_PREFIX
 from .base import (
+    PRIMARY_KEYS,
     TABLES,
     ApplyCounts,
     CommitResult,
@@ -87,18 +88,6 @@ _ORDER_COLUMNS = (
     "id, status, amount, currency, title, preference_id, payment_id, payment_status, "
     "payment_updated_at, created_at, updated_at, paid_at, source"
 )
-_PRIMARY_KEYS = {
-    "orders": ("id",),
-    "payment_logs": ("id",),
-    "webhook_queue": ("id",),
-    "webhook_archive": ("id",),
-    "webhook_dead_letter": ("id",),
-    "webhook_reconciliation_logs": ("id",),
-    "rate_limits": ("key",),
-    "webhook_rejections": ("hour", "reason"),
-    "alert_state": ("condition",),
-    "meta": ("key",),
-}
 # The identity sequence a table's imported ids come from: archived events keep queue ids, so
 # the queue's sequence must also move past every archived id.
 _ID_SEQUENCE_OF = {
@@ -807,7 +796,7 @@ class PostgresStore:
 
     # -- copy --------------------------------------------------------------------------------
     def export_rows(self, table: str, batch_size: int) -> Iterator[list[dict[str, Any]]]:
-        keys = _PRIMARY_KEYS[_known_table(table)]
+        keys = PRIMARY_KEYS[_known_table(table)]
         order = ", ".join(keys)
         after: tuple | None = None
         while True:
