@@ -1,5 +1,5 @@
 """Shared test fixtures: real SQLite files in a temporary directory, the CLI through Typer's
-runner, and Mercado Pago's real payloads from the team's shared fixtures folder."""
+runner, and Mercado Pago's real payloads (tests/fixtures/mercadopago, read lazily)."""
 
 from __future__ import annotations
 
@@ -13,38 +13,17 @@ from typer.testing import CliRunner
 
 from mpcheckout.clock import ManualClock
 from mpcheckout.store import open_store
+from tests.mp_fixtures import fixtures_root
 from tests.postgres_support import postgres_database, postgres_url  # noqa: F401
 from tests.sandbox_support import sandbox, webhook_receiver  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _fixtures_dir() -> Path:
-    candidates = [
-        os.environ.get("MPCHECKOUT_FIXTURES"),
-        REPO_ROOT.parent / "shared" / "fixtures" / "mercadopago",
-        Path("/work/shared/fixtures/mercadopago"),
-    ]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "SOURCES.md").is_file():
-            return Path(candidate)
-    raise RuntimeError(
-        "Mercado Pago fixtures not found: set MPCHECKOUT_FIXTURES to shared/fixtures/mercadopago"
-    )
-
-
-FIXTURES = _fixtures_dir()
-NOTIFICATION_FIXTURES = sorted(FIXTURES.glob("mp-*.json"))
-HTTP_FIXTURES = sorted(FIXTURES.glob("mp-*.http"))
-
-
-def fixture_json(name: str) -> dict:
-    return json.loads((FIXTURES / name).read_text())
-
-
 @pytest.fixture
 def fixtures_dir() -> Path:
-    return FIXTURES
+    """Mercado Pago's real payloads (see tests/mp_fixtures.py); read only when a test asks."""
+    return fixtures_root()
 
 
 @pytest.fixture

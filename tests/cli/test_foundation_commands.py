@@ -7,7 +7,7 @@ import stat
 
 from mpcheckout.errors import EXIT_CONFIG, EXIT_NO_INPUT, EXIT_USAGE
 from mpcheckout.store.migrate import latest_version
-from tests.conftest import NOTIFICATION_FIXTURES
+from tests.mp_fixtures import notification_fixtures
 
 TOKEN = "APP_USR-1234567890123456-112233-abcdef0123456789-a1b2"
 
@@ -60,7 +60,7 @@ def test_db_upgrade_then_info(cli, workdir):
     assert (document["before"], document["after"]) == (0, latest)
     _, document = cli.json("db", "upgrade")
     assert document["before"] == document["after"] == latest
-    cli("ingest", str(NOTIFICATION_FIXTURES[0]))
+    cli("ingest", str(notification_fixtures()[0]))
     _, info = cli.json("db", "info")
     assert (
         info["backend"] == "sqlite" and info["schema_version"] == info["latest_version"] == latest
@@ -71,9 +71,9 @@ def test_db_upgrade_then_info(cli, workdir):
 
 
 def test_events_list_filters_and_show(cli):
-    cli("ingest", *map(str, NOTIFICATION_FIXTURES))
+    cli("ingest", *map(str, notification_fixtures()))
     _, document = cli.json("events", "list")
-    assert len(document["events"]) == len(NOTIFICATION_FIXTURES)
+    assert len(document["events"]) == len(notification_fixtures())
     _, document = cli.json("events", "list", "--topic", "mp-connect")
     assert [e["topic"] for e in document["events"]] == ["mp-connect"]
     _, document = cli.json("events", "list", "--status", "completed")

@@ -7,7 +7,7 @@ import sqlite3
 
 from mpcheckout.errors import EXIT_DATA, EXIT_IO, EXIT_NO_INPUT
 from mpcheckout.signature import sign
-from tests.conftest import HTTP_FIXTURES, NOTIFICATION_FIXTURES
+from tests.mp_fixtures import http_fixtures, notification_fixtures
 
 
 def queue_rows(path="mpcheckout.db"):
@@ -23,7 +23,7 @@ def dead_letters(path="mpcheckout.db"):
 
 
 def test_fixtures_are_queued_then_counted_as_duplicates(cli):
-    paths = [str(p) for p in NOTIFICATION_FIXTURES]
+    paths = [str(p) for p in notification_fixtures()]
     first, summary = cli.json("ingest", *paths)
     assert first.exit_code == 0
     assert (summary["queued"], summary["duplicates"], summary["invalid"]) == (len(paths), 0, 0)
@@ -33,14 +33,14 @@ def test_fixtures_are_queued_then_counted_as_duplicates(cli):
 
 
 def test_the_table_summary_goes_to_stdout(cli):
-    result = cli("ingest", str(NOTIFICATION_FIXTURES[0]))
+    result = cli("ingest", str(notification_fixtures()[0]))
     assert result.exit_code == 0
     assert "Queued" in result.stdout and "1" in result.stdout
 
 
 def test_http_captures_keep_query_and_headers(cli):
-    _, summary = cli.json("ingest", *map(str, HTTP_FIXTURES))
-    assert summary["queued"] == len(HTTP_FIXTURES)
+    _, summary = cli.json("ingest", *map(str, http_fixtures()))
+    assert summary["queued"] == len(http_fixtures())
     with sqlite3.connect("mpcheckout.db") as conn:
         headers = [json.loads(row[0]) for row in conn.execute("SELECT headers FROM webhook_queue")]
     assert all(":query" in h and "x-signature" in h for h in headers)
@@ -129,14 +129,14 @@ def test_a_missing_file_is_one_line_and_nothing_is_written(cli, workdir):
 
 
 def test_a_database_in_a_missing_folder(cli):
-    result = cli("--db", "no/such/folder/x.db", "ingest", str(NOTIFICATION_FIXTURES[0]))
+    result = cli("--db", "no/such/folder/x.db", "ingest", str(notification_fixtures()[0]))
     assert result.exit_code == EXIT_IO
     assert "no/such/folder" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_database_that_is_not_sqlite(cli, workdir):
     (workdir / "mpcheckout.db").write_text("hello " * 1000)
-    result = cli("ingest", str(NOTIFICATION_FIXTURES[0]))
+    result = cli("ingest", str(notification_fixtures()[0]))
     assert result.exit_code == EXIT_IO
     assert "not a mpcheckout database" in result.stderr
 
@@ -145,7 +145,7 @@ def test_a_database_newer_than_the_code(cli):
     cli("db", "upgrade")
     with sqlite3.connect("mpcheckout.db") as conn:
         conn.execute("UPDATE meta SET value = '42' WHERE key = 'schema_version'")
-    result, document = cli.json("ingest", str(NOTIFICATION_FIXTURES[0]))
+    result, document = cli.json("ingest", str(notification_fixtures()[0]))
     assert result.exit_code == EXIT_IO
     assert document["error"]["code"] == "storage_error"
     assert "42" in document["error"]["message"]
@@ -172,7 +172,7 @@ def test_verify_signature_checks_captures_with_headers(cli, workdir, monkeypatch
 
 
 def test_verify_signature_without_a_secret_is_a_configuration_error(cli):
-    result = cli("ingest", "--verify-signature", str(HTTP_FIXTURES[0]))
+    result = cli("ingest", "--verify-signature", str(http_fixtures()[0]))
     assert result.exit_code == 78
     assert "webhook_secrets" in result.stderr
 

@@ -30,7 +30,7 @@ from mpcheckout.models import InvalidInput, Order
 from mpcheckout.notifications import RawRequest, parse_notification
 from mpcheckout.signature import sign
 from mpcheckout.store import open_store
-from tests.conftest import NOTIFICATION_FIXTURES
+from tests.mp_fixtures import notification_fixtures
 from tests.reliability.conftest import LONG
 from tests.sandbox_support import SANDBOX_TOKEN
 from tests.server import conftest as server_fixtures
@@ -100,7 +100,7 @@ def shop_template(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("template") / DB
     store = open_store(str(path))
     now = datetime.now(UTC)
-    requests = [RawRequest(body=source.read_bytes()) for source in NOTIFICATION_FIXTURES[:3]]
+    requests = [RawRequest(body=source.read_bytes()) for source in notification_fixtures()[:3]]
     store.enqueue_many([parse_notification(r) for r in requests], "file", now)
     broken = InvalidInput('{"type": "payment", "data": {', "malformed JSON", {}, "stdin")
     store.record_invalid_many([broken], now)

@@ -15,7 +15,7 @@ from mercadopago.webhook import WebhookSignatureValidator
 
 from mpcheckout.notifications import RawRequest, parse_notification
 from mpcheckout.sandbox.server import SandboxServer
-from tests.conftest import FIXTURES, fixture_json
+from tests.mp_fixtures import fixture_json, fixture_path
 from tests.sandbox_support import (  # noqa: F401
     SANDBOX_SECRET,
     SANDBOX_TOKEN,
@@ -503,7 +503,7 @@ def test_a_notification_is_signed_as_mercado_pago_signs_it(api, webhook_receiver
     body = received.json()
     real = json.loads(
         (
-            FIXTURES / "mp-docs-checkout-pro-payment-notifications-pt_payment-updated.json"
+            fixture_path("mp-docs-checkout-pro-payment-notifications-pt_payment-updated.json")
         ).read_text()
     )
     assert set(body) == set(real)

@@ -11,14 +11,14 @@ from mpcheckout.notifications import (
     parse_http_capture,
     parse_notification,
 )
-from tests.conftest import HTTP_FIXTURES, NOTIFICATION_FIXTURES
+from tests.mp_fixtures import http_fixtures, notification_fixtures
 
 
 def body(value) -> RawRequest:
     return RawRequest(body=json.dumps(value).encode())
 
 
-@pytest.mark.parametrize("path", NOTIFICATION_FIXTURES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", notification_fixtures(), ids=lambda p: p.name)
 def test_every_notification_fixture_parses(path):
     notification = parse_notification(RawRequest(body=path.read_bytes()))
     raw = json.loads(path.read_text())
@@ -30,7 +30,7 @@ def test_every_notification_fixture_parses(path):
     assert notification.payload == path.read_text()
 
 
-@pytest.mark.parametrize("path", HTTP_FIXTURES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", http_fixtures(), ids=lambda p: p.name)
 def test_every_http_capture_keeps_query_and_headers(path):
     request = parse_http_capture(path.read_text())
     notification = parse_notification(request)
