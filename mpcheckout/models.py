@@ -31,7 +31,11 @@ class OrderStatus(StrEnum):
     REJECTED = "rejected"
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
-    CHARGED_BACK = "charged_back"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    CHARGEBACK_OPEN = "chargeback_open"  # the buyer disowned the payment; the case is open
+    CHARGEBACK_LOST = "chargeback_lost"  # charged_back/settled: the money went back to the buyer
+    CHARGEBACK_COVERED = "chargeback_covered"  # charged_back/reimbursed: Mercado Pago covered it
+    CHARGED_BACK = "charged_back"  # wave 1's state, before the outcome was told apart
     AMOUNT_MISMATCH = "amount_mismatch"
 
 
@@ -121,6 +125,8 @@ class Payment:
     date_last_updated: datetime | None
     date_approved: datetime | None
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    refunded_amount: Decimal | None = None  # transaction_amount_refunded, as Mercado Pago says
+    refunds: tuple[Refund, ...] = ()
 
 
 @dataclass(slots=True, frozen=True)
@@ -228,3 +234,36 @@ def to_jsonable(value: Any) -> Any:
 
 def dump_json(value: Any, **kwargs: Any) -> str:
     return json.dumps(to_jsonable(value), ensure_ascii=False, **kwargs)
+
+
+@dataclass(slots=True, frozen=True)
+class Refund:
+    """One refund of a payment, recorded once under Mercado Pago's refund id."""
+
+    id: str
+    payment_id: str
+    amount: Decimal
+    status: str  # approved | in_process | rejected
+    source_type: str | None  # who asked: collector, operator, admin...
+    date_created: datetime | None
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+
+@dataclass(slots=True, frozen=True)
+class Chargeback:
+    """A chargeback as GET /v1/chargebacks/{id} documents it (`payments` is a list; amounts
+    and booleans sometimes arrive as strings); the id is 18 digits and stays a string."""
+
+    id: str
+    payment_ids: tuple[str, ...]
+    amount: Decimal | None
+    currency: str | None
+    coverage_applied: bool | None  # None until resolved; True: decided for the seller
+    coverage_eligible: bool | None
+    documentation_required: bool
+    documentation_status: str | None
+    documentation_deadline: datetime | None
+    date_created: datetime | None
+    date_last_updated: datetime | None
+    live_mode: bool | None
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
