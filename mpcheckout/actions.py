@@ -21,11 +21,14 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from .models import Payment
+from .errors import ActionRefusedError, AnswerLostError, ExternalServiceError
+from .models import ActionKind, ActionPlan, Payment, Refusal
+from .payments import order_id_for
+from .processor import RULES
+from .store.base import Store
 
-ActionKind = Literal["refund", "cancel", "capture"]
 CENT = Decimal("0.01")
 
 # Refunds: 180 days after approval in every market but Peru (90); devsite-docs
@@ -37,29 +40,6 @@ REFUND_WINDOW_DAYS_BY_CURRENCY = {"PEN": 90}
 CAPTURE_HOLD_DAYS = 7
 CAPTURE_HOLD_DAYS_BY_CURRENCY = {"BRL": 5, "PEN": 22, "ARS": 7, "MXN": 7}
 CANCELLABLE = frozenset({"pending", "in_process", "authorized"})
-
-
-@dataclass(slots=True, frozen=True)
-class Refusal:
-    """Why a write is not sent: a catalog key and its parameters (nothing was written)."""
-
-    message_key: str
-    params: dict[str, Any]
-
-
-@dataclass(slots=True, frozen=True)
-class ActionPlan:
-    """One write, decided and keyed, ready to be stored and sent."""
-
-    kind: ActionKind
-    payment_id: str
-    order_id: str | None
-    amount: Decimal | None  # what the operator asked for; None = the whole (remaining) amount
-    effective_amount: Decimal | None  # what moves: the amount, or the remainder for a full refund
-    currency: str | None
-    body: dict[str, Any] | None  # None: no body at all (a full refund)
-    key: str
-    warning: Refusal | None = None
 
 
 def cents(amount: Decimal) -> Decimal:
@@ -184,3 +164,121 @@ def _date_created(payment: Payment) -> datetime | None:
         return parse_iso(str(value)) if value else None
     except ValueError:
         return None
+
+
+# -- the write path ----------------------------------------------------------------------------
+
+
+class ActionGateway(Protocol):
+    """What a write needs of the gateway."""
+
+    def get_payment(self, payment_id: str) -> Payment: ...
+
+    def refund_payment(self, payment_id: str, body: dict[str, Any] | None, key: str) -> Any: ...
+
+    def update_payment(self, payment_id: str, body: dict[str, Any], key: str) -> Any: ...
+
+
+@dataclass(slots=True, frozen=True)
+class ActionRequest:
+    kind: ActionKind
+    payment_id: str
+    amount: Decimal | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class PreparedAction:
+    """A checked plan, and whether it resends a write whose answer never came."""
+
+    plan: ActionPlan
+    payment: Payment
+    resend: bool
+
+
+@dataclass(slots=True, frozen=True)
+class ActionResult:
+    plan: ActionPlan
+    answered: bool  # Mercado Pago answered the write (False: the answer was lost)
+    resent: bool
+    result_id: str | None
+    payment: Payment  # as re-fetched after the write
+    applied: dict[str, int]
+
+
+def prepare_action(
+    store: Store, gateway: ActionGateway, request: ActionRequest, now: datetime
+) -> PreparedAction:
+    """GET the payment, then either the open write of the same request (its key is reused
+    as stored) or a new plan, refused here — raising ActionRefusedError, nothing written —
+    when Mercado Pago would refuse it."""
+    payment = gateway.get_payment(request.payment_id)
+    order_id = order_id_for(payment)
+    stored = store.find_open_action(request.kind, payment.id, request.amount)
+    if stored is not None:
+        return PreparedAction(stored, payment, resend=True)
+    refusal = _refusal(request, payment, now)
+    if refusal is not None:
+        raise ActionRefusedError(refusal.message_key, **refusal.params)
+    return PreparedAction(_plan(request, payment, order_id, now), payment, resend=False)
+
+
+def execute_action(
+    store: Store, gateway: ActionGateway, prepared: PreparedAction, now: datetime
+) -> ActionResult:
+    """Commit the key, send the write once, then re-fetch and apply through the ledger."""
+    plan = store.record_action(prepared.plan, now)
+    answered, result_id, failure = _send(gateway, plan)
+    if answered:
+        status: Literal["done", "refused"] = "refused" if failure else "done"
+        store.finish_action(plan.key, status, result_id, _describe(failure), now)
+    else:
+        store.note_action_attempt(plan.key, _describe(failure), now)
+    fresh = gateway.get_payment(plan.payment_id)
+    applied = store.apply_payments([fresh], RULES, "action", now)
+    if failure is not None and answered:
+        raise failure
+    result = ActionResult(
+        plan, answered, prepared.resend, result_id, fresh, dict(applied.by_outcome)
+    )
+    if not answered:
+        raise AnswerLostError(result, failure)
+    return result
+
+
+def _send(gateway: ActionGateway, plan: ActionPlan) -> tuple[bool, str | None, Exception | None]:
+    """(answered, result id, error). A timeout or a dropped connection is not an answer: the
+    write may have happened, so the action stays open for the same key to be resent."""
+    try:
+        if plan.kind == "refund":
+            refund = gateway.refund_payment(plan.payment_id, plan.body, plan.key)
+            return True, getattr(refund, "id", None), None
+        gateway.update_payment(plan.payment_id, plan.body or {}, plan.key)
+        return True, plan.payment_id, None
+    except ExternalServiceError as exc:
+        if exc.status is None or exc.transient:
+            return False, None, exc
+        return True, None, exc
+
+
+def _refusal(request: ActionRequest, payment: Payment, now: datetime) -> Refusal | None:
+    if request.kind == "refund":
+        return refund_refusal(payment, request.amount, now)
+    if request.kind == "cancel":
+        return cancel_refusal(payment)
+    return capture_refusal(payment, request.amount)
+
+
+def _plan(request: ActionRequest, payment: Payment, order_id: str, now: datetime) -> ActionPlan:
+    if request.kind == "refund":
+        return plan_refund(payment, order_id, request.amount)
+    if request.kind == "cancel":
+        return plan_cancel(payment, order_id)
+    return plan_capture(payment, order_id, request.amount, now)
+
+
+def _describe(error: Exception | None) -> str | None:
+    if error is None:
+        return None
+    if isinstance(error, ExternalServiceError):
+        return f"{error.code}: {error.describe()}"
+    return f"{type(error).__name__}: {error}"[:500]

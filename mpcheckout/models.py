@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 
 class EventStatus(StrEnum):
@@ -267,3 +267,29 @@ class Chargeback:
     date_last_updated: datetime | None
     live_mode: bool | None
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+
+ActionKind = Literal["refund", "cancel", "capture"]
+
+
+@dataclass(slots=True, frozen=True)
+class Refusal:
+    """Why a write is not sent: a catalog key and its parameters (nothing was written)."""
+
+    message_key: str
+    params: dict[str, Any]
+
+
+@dataclass(slots=True, frozen=True)
+class ActionPlan:
+    """One write, decided and keyed, ready to be stored and sent."""
+
+    kind: ActionKind
+    payment_id: str
+    order_id: str | None
+    amount: Decimal | None  # what the operator asked for; None = the whole (remaining) amount
+    effective_amount: Decimal | None  # what moves: the amount, or the remainder for a full refund
+    currency: str | None
+    body: dict[str, Any] | None  # None: no body at all (a full refund)
+    key: str
+    warning: Refusal | None = None
