@@ -269,7 +269,6 @@ class MercadoPagoGateway:
                         transient=False, mp_message="over 10,000 payments share one timestamp"
                     )
 
-
     def get_user_me(self) -> MercadoPagoAccount:
         """The account behind the token (`GET /users/me`), with Mercado Pago's clock from the
         answer's `Date` header. Raises MercadoPagoAuthError for a refused token."""
