@@ -6,8 +6,13 @@ from typing import Annotated
 
 import typer
 
-from ..gateway import MercadoPagoAccount
-from ..lookup import fetch_account, fetch_merchant_order, fetch_payment, search_recent
+from ..lookup import (
+    MercadoPagoAccount,
+    fetch_account,
+    fetch_merchant_order,
+    fetch_payment,
+    search_recent,
+)
 from ..models import Payment
 from . import output
 from .state import startup_translator, state_of
