@@ -214,6 +214,7 @@ class MercadoPagoGateway:
         self._payments = sdk.payment()
         self._merchant_orders = sdk.merchant_order()
         self._preferences = sdk.preference()
+        self._users = sdk.user()
 
     def close(self) -> None:
         self._clients.close()
@@ -267,6 +268,13 @@ class MercadoPagoGateway:
                     raise MercadoPagoRejectedError(
                         transient=False, mp_message="over 10,000 payments share one timestamp"
                     )
+
+    def get_user_me(self) -> MercadoPagoAccount:
+        """The account behind the token (`GET /users/me`), with Mercado Pago's clock from the
+        answer's `Date` header. Raises MercadoPagoAuthError for a refused token."""
+        result = self._users.get()
+        body = _checked(result)
+        return parse_account(body, _http_date((result.get("headers") or {}).get("date")))
 
 
 _RESOURCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}")
@@ -429,3 +437,56 @@ def _preference_body(request: PreferenceRequest) -> dict[str, Any]:
         body["expires"] = True
         body["expiration_date_to"] = utc_iso_ms(request.expires_at)
     return body
+
+
+@dataclass(slots=True, frozen=True)
+class MercadoPagoAccount:
+    """Who a token belongs to. `test_user` comes from the `test_user` tag Mercado Pago puts on
+    test accounts; `test_user_evidence` says what it was read from (never the token: since
+    test users hold `APP_USR-` tokens too, the prefix proves nothing)."""
+
+    id: str
+    nickname: str | None
+    site_id: str | None
+    country_id: str | None
+    test_user: bool
+    test_user_evidence: str
+    server_date: datetime | None  # Mercado Pago's clock when it answered (Date header)
+
+
+def parse_account(data: Any, server_date: datetime | None = None) -> MercadoPagoAccount:
+    if not isinstance(data, dict):
+        raise _malformed("user")
+    tags = data.get("tags") if isinstance(data.get("tags"), list) else []
+    email = data.get("email") if isinstance(data.get("email"), str) else ""
+    if "test_user" in tags:
+        test_user, evidence = True, "tags: test_user"
+    elif email.lower().endswith("@testuser.com"):
+        test_user, evidence = True, "email: @testuser.com"
+    else:
+        test_user, evidence = False, "tags: " + (",".join(str(tag) for tag in tags) or "-")
+    return MercadoPagoAccount(
+        id=_id(data.get("id"), "user"),
+        nickname=_optional_text(data.get("nickname")),
+        site_id=_optional_text(data.get("site_id")),
+        country_id=_optional_text(data.get("country_id")),
+        test_user=test_user,
+        test_user_evidence=evidence,
+        server_date=server_date,
+    )
+
+
+def _optional_text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _http_date(value: str | None) -> datetime | None:
+    from email.utils import parsedate_to_datetime
+
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo else None
