@@ -14,6 +14,7 @@ from ..config import LoadedSettings, Settings, load_settings
 from ..i18n import Translator, resolve_locale
 from ..ingest import GroupCommitter, SignaturePolicy
 from ..runtime import Runtime
+from ..store.base import Store
 from .clientip import ClientResolver, parse_networks
 
 # How `serve` hands its command-line choices to uvicorn worker processes (they import the app
@@ -75,7 +76,7 @@ class ServerContext:
         return self.runtime.clock
 
     @property
-    def store(self):
+    def store(self) -> Store:
         return self.runtime.store
 
     @cached_property
