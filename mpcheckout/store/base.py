@@ -307,11 +307,14 @@ class Store(Protocol):
 
     # -- reconcile ---------------------------------------------------------------------------
     def try_lock(self, name: str, holder: str, now: datetime, stale_after: float) -> bool:
-        """Take the named run lock if it is free, or held for longer than `stale_after`
-        seconds (a crashed holder). Atomic test-and-set. True when taken. A backend whose lock
-        lives with a session (PostgreSQL's advisory locks) frees it when the holder's process
-        dies, so across processes it needs no `stale_after`, and cannot honour one: a holder
-        that hangs without dying keeps the lock."""
+        """Take the named run lock if it is free, held for longer than `stale_after` seconds
+        (a hung or crashed holder), or held by a process of this host that no longer exists
+        (holders are named `host:pid`, as runtime.worker_id makes them: a run killed mid-way
+        is taken over at once instead of after `stale_after`). Atomic test-and-set: the
+        holder's liveness is judged inside it. True when taken. A backend whose lock lives
+        with a session (PostgreSQL's advisory locks) frees it when the holder's process dies,
+        so across processes it needs neither, and cannot honour `stale_after`: a holder that
+        hangs without dying keeps the lock."""
 
     def release_lock(self, name: str, holder: str) -> None:
         """Release the named lock if `holder` holds it; otherwise do nothing."""
