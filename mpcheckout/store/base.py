@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from ..models import (
     ClaimedEvent,
     DeadLetter,
+    DeadLetterReason,
     InvalidInput,
     Notification,
     Order,
@@ -38,6 +39,11 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "meta": ("key",),
 }
 TABLES = tuple(PRIMARY_KEYS)
+
+# What a worker decided for one claimed event (EventOutcome.kind).
+OutcomeKind = Literal["completed", "retry", "dead"]
+# How one dead letter's replay went (ReplayResult.result); `would_replay` is a dry run's.
+ReplayKind = Literal["replayed", "already_resolved", "not_found", "invalid_payload", "would_replay"]
 
 PaymentDecider = Callable[[Order | None, Payment, datetime], Decision]
 OrderIdFor = Callable[[Payment], str]
@@ -91,11 +97,11 @@ class EventOutcome:
     """
 
     event_id: int
-    kind: str
+    kind: OutcomeKind
     payments: tuple[Payment, ...] = ()
     error: str | None = None
     next_attempt_at: datetime | None = None
-    dead_reason: str | None = None
+    dead_reason: DeadLetterReason | None = None
     note: str | None = None
     source: str = "webhook"  # payment_logs.source for the payments a completed event applies
 
@@ -125,7 +131,7 @@ class CommitResult:
 @dataclass(slots=True, frozen=True)
 class ReplayResult:
     dead_letter_id: int
-    result: str  # "replayed" | "already_resolved" | "not_found" | "invalid_payload"
+    result: ReplayKind
     queue_id: int | None = None
 
 

@@ -45,6 +45,17 @@ from .rows import (
 )
 
 LATENCY_SAMPLE = 10_000  # latest processing latencies `status` reads
+_SNAPSHOT_COUNTS = (
+    "pending_due",
+    "pending_later",
+    "processing",
+    "processing_expired",
+    "completed_since",
+    "dead_unresolved",
+    "dead_since",
+    "retried_since",
+)
+_SNAPSHOT_TIMES = ("oldest_pending_at", "next_retry_at", "last_received_at")
 # QueueSnapshot's figures in field order, each an index range, never a full scan. Parameters:
 # now, now, now, since, since, now.
 _SNAPSHOT_SQL = """
@@ -428,9 +439,13 @@ class StoreCore:
             "SELECT reason, sum(count) FROM webhook_rejections WHERE hour >= ? GROUP BY reason",
             rejection_hour(since),
         )
+        counted: dict[str, Any] = dict(zip(_SNAPSHOT_COUNTS, map(int, figures[:8]), strict=True))
+        times: dict[str, Any] = dict(
+            zip(_SNAPSHOT_TIMES, map(decode_time, figures[8:]), strict=True)
+        )
         return QueueSnapshot(
-            *(int(figure) for figure in figures[:8]),
-            *(decode_time(figure) for figure in figures[8:]),
+            **counted,
+            **times,
             latency_seconds=[float(seconds) for (seconds,) in latency],
             rejections_since={reason: int(count) for reason, count in rejections},
         )

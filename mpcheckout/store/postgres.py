@@ -111,7 +111,7 @@ def connection_string(url: str) -> str:
         raise ConfigurationError("error.bad_database_url", url=redact_url(url)) from None
     params.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     params.setdefault("application_name", "mpcheckout")
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
 
 
 def translate(exc: psycopg.Error | PoolTimeout, location: str, secret: str | None) -> StorageError:
@@ -162,6 +162,14 @@ _ENCODER = Encoder(time=unchanged, money=unchanged, json=_json_text, text=_text)
 _RECORDS = Readers(NATIVE_DECODER)
 
 
+def _one(cursor: psycopg.Cursor[Any]) -> tuple[Any, ...]:
+    """The row of a statement that always returns one."""
+    row = cursor.fetchone()
+    if row is None:
+        raise StorageError("error.storage", reason="a statement returned no row")
+    return tuple(row)
+
+
 @lru_cache(maxsize=256)
 def _native(sql: str) -> str:
     """A portable statement of core.py (`?` placeholders) in psycopg's `%s`."""
@@ -208,7 +216,8 @@ class PostgresStore(StoreCore):
     def __init__(self, url: str, pool_size: int) -> None:
         self.location = redact_url(url)
         self._conninfo = connection_string(url)
-        self._secret = conninfo_to_dict(self._conninfo).get("password")
+        password = conninfo_to_dict(self._conninfo).get("password")
+        self._secret = None if password is None else str(password)
         self._pool_size = pool_size
         self._pool: ConnectionPool | None = None
         self._run_locks: dict[str, _RunLock] = {}
@@ -344,11 +353,13 @@ class PostgresStore(StoreCore):
                 )
             ]
             counts = _row_counts(conn, existing)
-            size = conn.execute(
-                "SELECT sum(pg_total_relation_size(to_regclass(name)))::bigint "
-                "FROM unnest(%b::text[]) AS name",
-                (existing,),
-            ).fetchone()[0]
+            size = _one(
+                conn.execute(
+                    "SELECT sum(pg_total_relation_size(to_regclass(name)))::bigint "
+                    "FROM unnest(%b::text[]) AS name",
+                    (existing,),
+                )
+            )[0]
             version = _version(conn)
         return StoreInfo(DIALECT, self.location, version, int(size or 0), counts)
 
@@ -510,7 +521,7 @@ class PostgresStore(StoreCore):
             conn = pool.getconn()
             try:
                 taken = conn.execute(_RUN_LOCK_SQL.format(op="pg_try_advisory_lock"), (name,))
-                if taken.fetchone()[0]:
+                if _one(taken)[0]:
                     return conn
             except BaseException:
                 conn.close()
@@ -539,27 +550,28 @@ class PostgresStore(StoreCore):
                 {"before": completed_before, "limit": limit, "now": now},
             ).rowcount
 
-    # -- status ------------------------------------------------------------------------------
     # -- rate limits and alerts --------------------------------------------------------------
     def hit_rate_limit(
         self, key: str, limit: int, window_seconds: int, now: datetime
     ) -> RateLimitDecision:
         with self._write() as conn:
-            window_start, count = conn.execute(
-                "INSERT INTO rate_limits AS r (key, window_start, count) "
-                "VALUES (%(key)s, %(now)s, 1) ON CONFLICT (key) DO UPDATE SET "
-                "count = CASE WHEN r.window_start <= %(expired)s THEN 1 ELSE r.count + 1 END, "
-                "window_start = CASE WHEN r.window_start <= %(expired)s THEN %(now)s "
-                "ELSE r.window_start END RETURNING window_start, count",
-                {"key": key, "now": now, "expired": now - timedelta(seconds=window_seconds)},
-            ).fetchone()
+            window_start, count = _one(
+                conn.execute(
+                    "INSERT INTO rate_limits AS r (key, window_start, count) "
+                    "VALUES (%(key)s, %(now)s, 1) ON CONFLICT (key) DO UPDATE SET "
+                    "count = CASE WHEN r.window_start <= %(expired)s THEN 1 ELSE r.count + 1 END, "
+                    "window_start = CASE WHEN r.window_start <= %(expired)s THEN %(now)s "
+                    "ELSE r.window_start END RETURNING window_start, count",
+                    {"key": key, "now": now, "expired": now - timedelta(seconds=window_seconds)},
+                )
+            )
         return rate_decision(window_start, count, limit, window_seconds)
 
     # -- copy --------------------------------------------------------------------------------
     def export_rows(self, table: str, batch_size: int) -> Iterator[list[dict[str, Any]]]:
         keys = PRIMARY_KEYS[known_table(table)]
         order = ", ".join(keys)
-        after: tuple | None = None
+        after: tuple[Any, ...] | None = None
         while True:
             where = "" if after is None else f"WHERE ({order}) > ({', '.join(['%s'] * len(keys))})"
             with self._read() as conn:
@@ -567,7 +579,7 @@ class PostgresStore(StoreCore):
                     f"SELECT * FROM {table} {where} ORDER BY {order} LIMIT %s",
                     [*(after or ()), batch_size],
                 )
-                names = [column.name for column in cursor.description]
+                names = [column.name for column in cursor.description or ()]
                 rows = [dict(zip(names, map(neutral, row), strict=True)) for row in cursor]
             if not rows:
                 return
@@ -616,7 +628,7 @@ _MIGRATION_LOCK_KEY = "hashtextextended('mpcheckout:migrate:' || current_schema(
 
 
 def _version(conn: psycopg.Connection) -> int:
-    if conn.execute("SELECT to_regclass('meta')").fetchone()[0] is None:
+    if _one(conn.execute("SELECT to_regclass('meta')"))[0] is None:
         return 0
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     return int(row[0]) if row else 0
@@ -690,7 +702,7 @@ def _unlock_and_return(name: str, conn: psycopg.Connection, pool: ConnectionPool
     released = False
     with contextlib.suppress(psycopg.Error):
         unlock = _RUN_LOCK_SQL.format(op="pg_advisory_unlock")
-        released = bool(conn.execute(unlock, (name,)).fetchone()[0])
+        released = bool(_one(conn.execute(unlock, (name,)))[0])
     if not released:
         conn.close()  # never hand a session that may still hold the lock back to the pool
     if pool is not None:

@@ -8,7 +8,7 @@ an `Encoder` per dialect.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -21,7 +21,7 @@ R = TypeVar("R")
 # How a stored value is decoded: a time, money, a flag, a JSON object or list (empty when
 # absent). Columns not named in `kinds` read back as they are.
 Kind = Literal["time", "money", "flag", "object", "list"]
-Row = Sequence[Any]
+Row = tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True)

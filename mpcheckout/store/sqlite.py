@@ -434,7 +434,8 @@ class SqliteStore(StoreCore):
                 "RETURNING window_start, count",
                 {"key": key, "now": utc_iso(now), "expired": expired_before},
             ).fetchone()
-        return rate_decision(parse_iso(window_start), count, limit, window_seconds)
+        started = parse_iso(window_start) or now  # the column is NOT NULL
+        return rate_decision(started, count, limit, window_seconds)
 
     # -- copy --------------------------------------------------------------------------------
     def export_rows(self, table: str, batch_size: int) -> Iterator[list[dict[str, Any]]]:
