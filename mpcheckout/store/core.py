@@ -31,6 +31,7 @@ from .base import (
     PaymentRules,
     QueueSnapshot,
     RateLimitDecision,
+    ReplayResult,
 )
 from .rows import (
     DEAD_LETTERS,
@@ -153,6 +154,21 @@ def lock_free(holder: str, since: datetime | None, now: datetime, stale_after: f
     if since is None or (now - since).total_seconds() >= stale_after:
         return True
     return holder_gone(holder)
+
+
+def replay_refusal(
+    dead_letter_id: int, letter: tuple[int | None, Any] | None
+) -> ReplayResult | None:
+    """Why a dead letter (its queue_id, resolved_at) cannot be sent back to the queue: unknown,
+    already resolved, or an invalid input with no queue row. None when it can."""
+    if letter is None:
+        return ReplayResult(dead_letter_id, "not_found")
+    queue_id, resolved_at = letter
+    if resolved_at is not None:
+        return ReplayResult(dead_letter_id, "already_resolved", queue_id)
+    if queue_id is None:
+        return ReplayResult(dead_letter_id, "invalid_payload")
+    return None
 
 
 def rate_decision(

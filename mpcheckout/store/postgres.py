@@ -51,6 +51,7 @@ from .core import (
     lock_free,
     neutral,
     rate_decision,
+    replay_refusal,
 )
 from .migrate import latest_version, migrations
 from .rows import (
@@ -882,13 +883,10 @@ def _replay_one(
     dead_letter_id: int,
     now: datetime,
 ) -> ReplayResult:
-    if dead_letter_id not in letters:
-        return ReplayResult(dead_letter_id, "not_found")
-    queue_id, resolved_at = letters[dead_letter_id]
-    if resolved_at is not None:
-        return ReplayResult(dead_letter_id, "already_resolved", queue_id)
-    if queue_id is None:
-        return ReplayResult(dead_letter_id, "invalid_payload")
+    refused = replay_refusal(dead_letter_id, letters.get(dead_letter_id))
+    if refused is not None:
+        return refused
+    queue_id = letters[dead_letter_id][0]
     conn.execute(
         "UPDATE webhook_queue SET status = 'pending', attempts = 0, next_attempt_at = %(now)s, "
         "updated_at = %(now)s, locked_by = NULL, locked_until = NULL, completed_at = NULL, "

@@ -34,6 +34,7 @@ from .core import (
     lock_free,
     neutral,
     rate_decision,
+    replay_refusal,
 )
 from .migrate import latest_version, migrations, split_statements
 from .rows import (
@@ -668,13 +669,10 @@ def _replay_one(conn: sqlite3.Connection, dead_letter_id: int, stamp: str) -> Re
         "SELECT queue_id, resolved_at FROM webhook_dead_letter WHERE id = ?",
         (dead_letter_id,),
     ).fetchone()
-    if row is None:
-        return ReplayResult(dead_letter_id, "not_found")
-    queue_id, resolved_at = row
-    if resolved_at is not None:
-        return ReplayResult(dead_letter_id, "already_resolved", queue_id)
-    if queue_id is None:
-        return ReplayResult(dead_letter_id, "invalid_payload")
+    refused = replay_refusal(dead_letter_id, row)
+    if refused is not None:
+        return refused
+    queue_id = row[0]
     conn.execute(
         "UPDATE webhook_queue SET status = 'pending', attempts = 0, next_attempt_at = ?, "
         "updated_at = ?, locked_by = NULL, locked_until = NULL, completed_at = NULL, "
