@@ -105,15 +105,15 @@ def invalid_key(payload: str) -> str:
     return "invalid:" + hashlib.sha256(payload.encode("utf-8", "backslashreplace")).hexdigest()
 
 
-def where(marker: str, *candidates: tuple[str, Any]) -> tuple[str, list[Any]]:
+def where(*candidates: tuple[str, Any]) -> tuple[str, list[Any]]:
     """`WHERE a = ? AND b >= ?` from (clause, value) pairs whose value is given (None or "":
-    no filter); a clause without the placeholder `marker` needs only a true value."""
+    no filter); a clause without a `?` needs only a true value."""
     clauses, params = [], []
     for clause, value in candidates:
         if value is None or value == "":
             continue
         clauses.append(clause)
-        if marker in clause:
+        if "?" in clause:
             params.append(value)
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
@@ -268,7 +268,6 @@ class StoreCore:
     # -- events -------------------------------------------------------------------------------
     def list_events(self, filters: EventFilter) -> list[QueueEvent]:
         clauses, params = where(
-            "?",
             ("status = ?", filters.status),
             ("topic = ?", filters.topic),
             ("received_at >= ?", self.encode.time(filters.since)),
@@ -342,7 +341,6 @@ class StoreCore:
     # -- dead letters -------------------------------------------------------------------------
     def list_dead_letters(self, filters: DeadLetterFilter) -> list[DeadLetter]:
         clauses, params = where(
-            "?",
             ("resolved_at IS NULL", filters.unresolved_only or None),
             ("reason = ?", filters.reason),
             ("topic = ?", filters.topic),
@@ -375,7 +373,6 @@ class StoreCore:
 
     def list_orders(self, filters: OrderFilter) -> list[Order]:
         clauses, params = where(
-            "?",
             ("status = ?", filters.status),
             ("created_at >= ?", self.encode.time(filters.since)),
         )
