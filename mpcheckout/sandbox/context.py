@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .account import SandboxAccount
 from .clock import SandboxClock
 from .faults import FaultPlan
 from .notifier import Notification, NotifySpec, Outbox, build_requests, deliver
@@ -29,6 +30,7 @@ class SandboxContext:
         self.state = SandboxState(self.id_offset)
         self.search = PaymentSearch(self.state)
         self._next_notification_id = FIRST_NOTIFICATION_ID + self.id_offset
+        self.account = SandboxAccount()
 
     def reset(self) -> None:
         """Back to a freshly started sandbox: no resources, outbox, faults; real time."""
@@ -38,6 +40,7 @@ class SandboxContext:
         self.faults.clear()
         self.clock.use_real_time()
         self._next_notification_id = FIRST_NOTIFICATION_ID + self.id_offset
+        self.account = SandboxAccount()
 
     async def notify(
         self, payment: Payment, spec: NotifySpec, default_action: str
