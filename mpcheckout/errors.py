@@ -217,7 +217,12 @@ class AnswerLostError(ExternalServiceError):
         self.result = result
         status = getattr(cause, "status", None)
         message = getattr(cause, "mp_message", "") or (str(cause) if cause else "")
-        super().__init__(status=status, mp_message=message[:300], payment_id=result.plan.payment_id)
+        super().__init__(
+            status=status,
+            mp_message=message[:300],
+            payment_id=result.plan.payment_id,
+            kind=result.plan.kind,
+        )
 
 
 def error_document(exc: AppError, t: Callable[..., str]) -> dict[str, Any]:

@@ -49,7 +49,7 @@ class ReceivedVia(StrEnum):
 # Kinds stored as text and read back as plain strings: Literal, so a row is its type as it is.
 NotificationKind = Literal["webhook", "ipn"]
 OrderSource = Literal["local", "mercadopago"]
-PaymentSource = Literal["webhook", "reconcile", "replay"]
+PaymentSource = Literal["webhook", "reconcile", "replay", "action"]
 Resolution = Literal["replayed", "discarded"]
 RunStatus = Literal["ok", "partial", "failed"]
 
@@ -186,6 +186,7 @@ class PaymentLog:
     source: PaymentSource
     recorded_at: datetime
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    refunded_amount: Decimal | None = None
 
 
 @dataclass(slots=True)
@@ -301,3 +302,42 @@ class ActionPlan:
     body: dict[str, Any] | None  # None: no body at all (a full refund)
     key: str
     warning: Refusal | None = None
+
+
+ChargebackOutcome = Literal["open", "lost", "covered"]
+
+
+@dataclass(slots=True, frozen=True)
+class LedgerRefund:
+    """A refund as the ledger holds it: once per Mercado Pago refund id, with its order."""
+
+    id: str
+    payment_id: str
+    order_id: str | None
+    amount: Decimal
+    status: str
+    source_type: str | None
+    date_created: datetime | None
+    first_seen_at: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class LedgerChargeback:
+    """A chargeback as the ledger holds it: once per chargeback id, with its order and how it
+    ended (open until Mercado Pago decides; covered: decided for the shop; lost: against it)."""
+
+    id: str
+    payment_id: str | None
+    order_id: str | None
+    amount: Decimal | None
+    currency: str | None
+    outcome: ChargebackOutcome
+    coverage_applied: bool | None
+    documentation_required: bool
+    documentation_status: str | None
+    documentation_deadline: datetime | None
+    date_created: datetime | None
+    date_last_updated: datetime | None
+    first_seen_at: datetime
+    updated_at: datetime
+    alerted_at: datetime | None

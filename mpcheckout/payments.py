@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from .models import Order, OrderStatus, Payment
+from .models import Chargeback, ChargebackOutcome, Order, OrderStatus, Payment, Refund
 
 # Status -> order state; a status whose meaning hangs on its detail maps through DETAILED.
 # Mercado Pago's status table (research mp-wave2.md §1.3, §3.3, §7.10).
@@ -128,6 +128,7 @@ class BatchDecision:
     logged: tuple[Payment, ...]  # the payment states to log, in batch order
     orders: dict[str, Order]  # the order rows to write, by id, in order of first change
     created: frozenset[str]  # the ids among `orders` that are not stored yet
+    refunds: tuple[tuple[Refund, str], ...] = ()  # each logged state's refunds, with its order
 
 
 def decide_batch(
@@ -139,28 +140,40 @@ def decide_batch(
     decide: Callable[[Order | None, Payment, datetime], Decision] = decide,
 ) -> BatchDecision:
     """`decide` over a batch as one transaction sees it: `orders` and `logged` (payment id,
-    status) are what is stored; a later payment sees what an earlier one did to its order, and
-    a state already logged, stored or earlier in the batch, is a duplicate."""
+    state key) are what is stored; a later payment sees what an earlier one did to its order,
+    and a state already logged, stored or earlier in the batch, is a duplicate. The refunds a
+    logged state lists go to the ledger with the state's order."""
     current, seen = dict(orders), set(logged)
     outcomes: list[Outcome] = []
     logs: list[Payment] = []
     changed: dict[str, Order] = {}
     created: set[str] = set()
+    refunds: list[tuple[Refund, str]] = []
     for payment in payments:
-        if (payment.id, payment.status) in seen:
+        state = (payment.id, payment_state_key(payment))
+        if state in seen:
             outcomes.append(Outcome.DUPLICATE)
             continue
         order_id = order_id_for(payment)
         decision = decide(current.get(order_id), payment, now)
         outcomes.append(decision.outcome)
         if decision.logs_payment:
-            seen.add((payment.id, payment.status))
+            seen.add(state)
             logs.append(payment)
+            refunds.extend((refund, order_id) for refund in payment.refunds)
         if decision.order is not None:
             current[order_id] = changed[order_id] = decision.order
             if decision.order_is_new:
                 created.add(order_id)
-    return BatchDecision(tuple(outcomes), tuple(logs), changed, frozenset(created))
+    return BatchDecision(tuple(outcomes), tuple(logs), changed, frozenset(created), tuple(refunds))
+
+
+def chargeback_outcome(chargeback: Chargeback) -> ChargebackOutcome:
+    """`coverage_applied` is null until Mercado Pago decides; true: for the seller (the money
+    comes back), false: against (research mp-wave2.md §3.1)."""
+    if chargeback.coverage_applied is None:
+        return "open"
+    return "covered" if chargeback.coverage_applied else "lost"
 
 
 def _create(payment: Payment, now: datetime) -> Decision:
