@@ -399,8 +399,9 @@ class Store(Protocol):
     def refunds_for_orders(self, order_ids: Sequence[str]) -> list[LedgerRefund]:
         """The refunds of these orders, oldest first. Empty list when there are none."""
 
-    def refunded_total(self) -> tuple[int, Decimal]:
-        """How many approved refunds the ledger holds, and their sum (exact)."""
+    def refunded_totals(self) -> dict[str, tuple[int, Decimal]]:
+        """Approved refunds by their order's currency ("" when unknown): how many, and their
+        exact sum. Empty dict when there are none."""
 
     def list_chargebacks(
         self, *, open_only: bool = False, order_id: str | None = None, limit: int = 100

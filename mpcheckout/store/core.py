@@ -591,10 +591,18 @@ class StoreCore:
         )
         return [self.records.refund(row) for row in self._rows(sql, *order_ids)]
 
-    def refunded_total(self) -> tuple[int, Decimal]:
-        rows = self._rows("SELECT amount FROM refunds WHERE status = 'approved'")
+    def refunded_totals(self) -> dict[str, tuple[int, Decimal]]:
+        # Summed here, in Decimal: SQLite's sum() would go through REAL.
+        rows = self._rows(
+            "SELECT o.currency, r.amount FROM refunds AS r LEFT JOIN orders AS o "
+            "ON o.id = r.order_id WHERE r.status = 'approved'"
+        )
         decode = self.records.decode.money
-        return len(rows), sum((decode(row[0]) or Decimal(0) for row in rows), Decimal(0))
+        totals: dict[str, tuple[int, Decimal]] = {}
+        for currency, amount in rows:
+            count, total = totals.get(currency or "", (0, Decimal(0)))
+            totals[currency or ""] = (count + 1, total + (decode(amount) or Decimal(0)))
+        return totals
 
     def list_chargebacks(
         self, *, open_only: bool = False, order_id: str | None = None, limit: int = 100

@@ -64,7 +64,7 @@ def test_two_partial_refunds_then_the_rest_each_applied_once(store):
         ("r2", Decimal("20")),
         ("r3", Decimal("70.25")),
     ]
-    assert store.refunded_total() == (3, Decimal("100.50"))
+    assert store.refunded_totals() == {"ARS": (3, Decimal("100.50"))}
     assert len(store.payment_logs_for_order("order-1")) == 4
 
 
