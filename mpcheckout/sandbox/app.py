@@ -44,4 +44,4 @@ def build_app(context: SandboxContext) -> ASGIApp:
         },
     )
     app.state.sandbox = context
-    return SandboxMiddleware(app, context.faults, context.access_token)
+    return SandboxMiddleware(app, context)
