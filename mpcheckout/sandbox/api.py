@@ -53,6 +53,36 @@ async def get_merchant_order(request: Request) -> JSONResponse:
     return JSONResponse(merchant_order_json(context.state.merchant_order(order_id), context.state))
 
 
+async def search_merchant_orders(request: Request) -> JSONResponse:
+    """`{"elements", "total", "next_offset"}`, not the payment search's results/paging (sdk-python
+    mock merchant_order_search.json; the OpenAPI is wrong here). Filters: external_reference,
+    preference_id, status; `limit` (default 30, at most 100, an assumption) and `offset`."""
+    context = context_of(request)
+    params = request.query_params
+    limit = _bounded_int(params.get("limit"), 30, 1, 100, "limit")
+    offset = _bounded_int(params.get("offset"), 0, 0, 10_000, "offset")
+    wanted = {name: params.get(name) for name in ("external_reference", "preference_id")}
+    matching = []
+    for order in context.state.merchant_orders.values():
+        document = merchant_order_json(order, context.state)
+        if all(value is None or document[name] == value for name, value in wanted.items()) and (
+            params.get("status") in (None, document["status"])
+        ):
+            matching.append(document)
+    page = matching[offset : offset + limit]
+    return JSONResponse(
+        {"elements": page, "total": len(matching), "next_offset": offset + len(page)}
+    )
+
+
+def _bounded_int(text: str | None, default: int, low: int, high: int, name: str) -> int:
+    if text is None:
+        return default
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise mp_errors.bad_request(f"{name} invalid", data=name)
+    return int(text)
+
+
 async def create_preference(request: Request) -> JSONResponse:
     context = context_of(request)
     preference = build_preference(await read_json(request), context.clock.now())
@@ -156,6 +186,7 @@ def api_routes() -> list[Route]:
         Route("/v1/payments/{payment_id}/refunds", list_refunds, methods=["GET"]),
         Route("/v1/payments/{payment_id}/refunds/{refund_id}", get_refund, methods=["GET"]),
         Route("/v1/chargebacks/{chargeback_id}", get_chargeback, methods=["GET"]),
+        Route("/merchant_orders/search", search_merchant_orders, methods=["GET"]),
         Route("/merchant_orders/{order_id}", get_merchant_order, methods=["GET"]),
         Route("/checkout/preferences", create_preference, methods=["POST"]),
         Route("/checkout/preferences/{preference_id}", get_preference, methods=["GET"]),

@@ -26,6 +26,7 @@ ENDPOINTS = (
     "payments.get",
     "payments.search",
     "merchant_orders.get",
+    "merchant_orders.search",
     "preferences.create",
     "preferences.get",
     "payments.update",

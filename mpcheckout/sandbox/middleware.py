@@ -29,6 +29,7 @@ _ENDPOINTS = (
     ("GET", re.compile(r"^/v1/payments/[^/]+/refunds/?$"), "refunds.list"),
     ("GET", re.compile(r"^/v1/payments/[^/]+/refunds/[^/]+/?$"), "refunds.get"),
     ("GET", re.compile(r"^/v1/chargebacks/[^/]+/?$"), "chargebacks.get"),
+    ("GET", re.compile(r"^/merchant_orders/search/?$"), "merchant_orders.search"),
     ("GET", re.compile(r"^/merchant_orders/[^/]+/?$"), "merchant_orders.get"),
     ("POST", re.compile(r"^/checkout/preferences/?$"), "preferences.create"),
     ("GET", re.compile(r"^/checkout/preferences/[^/]+/?$"), "preferences.get"),

@@ -529,6 +529,20 @@ def test_a_merchant_order_is_notified_by_its_own_id_too(api):
     assert api.post("/_sandbox/merchant_orders/1/notify", json={}).status_code == 404
 
 
+def test_merchant_order_search_answers_elements_total_and_next_offset(api):
+    first = create_payment(api, external_reference="mo-a")
+    create_payment(api, external_reference="mo-b", status="pending")
+    answer = api.get("/merchant_orders/search", params={"external_reference": "mo-a"})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert set(body) == {"elements", "total", "next_offset"}
+    assert [o["id"] for o in body["elements"]] == [first["order"]["id"]] and body["total"] == 1
+    page = api.get("/merchant_orders/search", params={"limit": 1, "offset": 1}).json()
+    assert (page["total"], page["next_offset"], len(page["elements"])) == (2, 2, 1)
+    assert api.get("/merchant_orders/search", params={"status": "opened"}).json()["total"] == 1
+    assert api.get("/merchant_orders/search", params={"limit": "x"}).status_code == 400
+
+
 # --- a write whose answer is lost ------------------------------------------------------------
 
 
