@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -148,7 +149,7 @@ _environ: ContextVar[Mapping[str, str] | None] = ContextVar("mpcheckout_environ"
 class _EnvSource(EnvSettingsSource):
     """The process environment, or the mapping `load_settings` was given (tests, subprocesses)."""
 
-    def _load_env_vars(self):
+    def _load_env_vars(self) -> Mapping[str, str | None]:
         environ = _environ.get()
         if environ is None:
             return super()._load_env_vars()
@@ -156,7 +157,9 @@ class _EnvSource(EnvSettingsSource):
 
 
 class _TomlSource(PydanticBaseSettingsSource):
-    def get_field_value(self, field, field_name):  # pragma: no cover - unused by __call__
+    def get_field_value(  # pragma: no cover - unused by __call__
+        self, field: FieldInfo, field_name: str
+    ) -> tuple[Any, str, bool]:
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
@@ -189,8 +192,13 @@ class Settings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
-    ):
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, _EnvSource(settings_cls), _TomlSource(settings_cls))
 
 

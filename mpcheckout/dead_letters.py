@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .clock import Clock
 from .durations import parse_since
@@ -86,7 +87,7 @@ def replay(
     return summary
 
 
-def _replay_invalid(store: Store, letter: DeadLetter, now) -> ReplayResult:
+def _replay_invalid(store: Store, letter: DeadLetter, now: datetime) -> ReplayResult:
     if letter.resolved_at is not None:
         return ReplayResult(letter.id, "already_resolved", letter.queue_id)
     headers = {k: v for k, v in letter.headers.items() if k != QUERY_PSEUDO_HEADER}

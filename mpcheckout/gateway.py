@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 
@@ -119,7 +119,15 @@ class HttpxTransport:
         self.max_retry_wait = max_retry_wait
         self.sleep = sleep
 
-    def request(self, method, url, maxretries=None, retry_on=None, backoff_factor=None, **kwargs):
+    def request(
+        self,
+        method: str,
+        url: str,
+        maxretries: int | None = None,
+        retry_on: Any = None,
+        backoff_factor: Any = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
         url = self.api_base + url.removeprefix(SDK_BASE_URL)
         retries = self.max_retries if method == "GET" else 0
         for attempt in range(retries + 1):
@@ -130,16 +138,20 @@ class HttpxTransport:
             self.sleep(wait)
         return result  # pragma: no cover - the loop always returns
 
-    def get(self, url, headers, params=None, **options):
+    def get(self, url: str, headers: Any, params: Any = None, **options: Any) -> dict[str, Any]:
         return self.request("GET", url, headers=headers, params=params, **options)
 
-    def post(self, url, headers, data=None, params=None, **options):
+    def post(
+        self, url: str, headers: Any, data: Any = None, params: Any = None, **options: Any
+    ) -> dict[str, Any]:
         return self.request("POST", url, headers=headers, data=data, params=params, **options)
 
-    def put(self, url, headers, data=None, params=None, **options):
+    def put(
+        self, url: str, headers: Any, data: Any = None, params: Any = None, **options: Any
+    ) -> dict[str, Any]:
         return self.request("PUT", url, headers=headers, data=data, params=params, **options)
 
-    def delete(self, url, headers, params=None, **options):
+    def delete(self, url: str, headers: Any, params: Any = None, **options: Any) -> dict[str, Any]:
         return self.request("DELETE", url, headers=headers, params=params, **options)
 
     def _once(self, method: str, url: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -158,7 +170,11 @@ class HttpxTransport:
             return {"status": 0, "response": None, "transport_error": f"connection: {exc}"}
         except httpx.InvalidURL:
             return {"status": 0, "response": None, "transport_error": "invalid URL"}
-        result = {"status": response.status_code, "response": None, "headers": response.headers}
+        result: dict[str, Any] = {
+            "status": response.status_code,
+            "response": None,
+            "headers": response.headers,
+        }
         if response.status_code != 204 and response.content:
             try:
                 result["response"] = json.loads(response.content)
@@ -168,7 +184,7 @@ class HttpxTransport:
 
 
 @functools.cache
-def _sdk_transport_class() -> type:
+def _sdk_transport_class() -> type[HttpxTransport]:
     from mercadopago.http import HttpClient
 
     return type("SdkHttpxTransport", (HttpxTransport, HttpClient), {})
@@ -178,7 +194,8 @@ def sdk_transport(
     clients: ThreadClients | Callable[[], httpx.Client], api_base: str, **options: Any
 ) -> HttpxTransport:
     """An HttpxTransport the official SDK accepts as its http_client."""
-    return _sdk_transport_class()(clients, api_base, **options)
+    transport: HttpxTransport = _sdk_transport_class()(clients, api_base, **options)
+    return transport
 
 
 def _retry_wait(result: Mapping[str, Any], attempt: int) -> float | None:
@@ -214,6 +231,7 @@ class MercadoPagoGateway:
         self._payments = sdk.payment()
         self._merchant_orders = sdk.merchant_order()
         self._preferences = sdk.preference()
+        self._users = sdk.user()
 
     def close(self) -> None:
         self._clients.close()
@@ -267,6 +285,13 @@ class MercadoPagoGateway:
                     raise MercadoPagoRejectedError(
                         transient=False, mp_message="over 10,000 payments share one timestamp"
                     )
+
+    def get_user_me(self) -> MercadoPagoAccount:
+        """The account behind the token (`GET /users/me`), with Mercado Pago's clock from the
+        answer's `Date` header. Raises MercadoPagoAuthError for a refused token."""
+        result = self._users.get()
+        body = _checked(result)
+        return parse_account(body, _http_date((result.get("headers") or {}).get("date")))
 
 
 _RESOURCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}")
@@ -323,10 +348,17 @@ def _checked(result: Mapping[str, Any]) -> Any:
     raise _error_for(status, result)
 
 
+class _ErrorDetails(TypedDict):
+    status: int
+    request_id: str | None
+    mp_message: str
+
+
 def _error_for(status: int, result: Mapping[str, Any]) -> ExternalServiceError:
-    body = result.get("response") if isinstance(result.get("response"), dict) else {}
+    response = result.get("response")
+    body: dict[str, Any] = response if isinstance(response, dict) else {}
     headers = result.get("headers") or {}
-    details = {
+    details: _ErrorDetails = {
         "status": status,
         "request_id": headers.get("x-request-id"),
         "mp_message": str(body.get("message") or body.get("error") or "")[:300],
@@ -429,3 +461,56 @@ def _preference_body(request: PreferenceRequest) -> dict[str, Any]:
         body["expires"] = True
         body["expiration_date_to"] = utc_iso_ms(request.expires_at)
     return body
+
+
+@dataclass(slots=True, frozen=True)
+class MercadoPagoAccount:
+    """Who a token belongs to. `test_user` comes from the `test_user` tag Mercado Pago puts on
+    test accounts; `test_user_evidence` says what it was read from (never the token: since
+    test users hold `APP_USR-` tokens too, the prefix proves nothing)."""
+
+    id: str
+    nickname: str | None
+    site_id: str | None
+    country_id: str | None
+    test_user: bool
+    test_user_evidence: str
+    server_date: datetime | None  # Mercado Pago's clock when it answered (Date header)
+
+
+def parse_account(data: Any, server_date: datetime | None = None) -> MercadoPagoAccount:
+    if not isinstance(data, dict):
+        raise _malformed("user")
+    tags = data.get("tags") if isinstance(data.get("tags"), list) else []
+    email = data.get("email") if isinstance(data.get("email"), str) else ""
+    if "test_user" in tags:
+        test_user, evidence = True, "tags: test_user"
+    elif email.lower().endswith("@testuser.com"):
+        test_user, evidence = True, "email: @testuser.com"
+    else:
+        test_user, evidence = False, "tags: " + (",".join(str(tag) for tag in tags) or "-")
+    return MercadoPagoAccount(
+        id=_id(data.get("id"), "user"),
+        nickname=_optional_text(data.get("nickname")),
+        site_id=_optional_text(data.get("site_id")),
+        country_id=_optional_text(data.get("country_id")),
+        test_user=test_user,
+        test_user_evidence=evidence,
+        server_date=server_date,
+    )
+
+
+def _optional_text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _http_date(value: str | None) -> datetime | None:
+    from email.utils import parsedate_to_datetime
+
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo else None

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 
 class EventStatus(StrEnum):
@@ -42,6 +42,14 @@ class ReceivedVia(StrEnum):
     REPLAY = "replay"
 
 
+# Kinds stored as text and read back as plain strings: Literal, so a row is its type as it is.
+NotificationKind = Literal["webhook", "ipn"]
+OrderSource = Literal["local", "mercadopago"]
+PaymentSource = Literal["webhook", "reconcile", "replay"]
+Resolution = Literal["replayed", "discarded"]
+RunStatus = Literal["ok", "partial", "failed"]
+
+
 @dataclass(slots=True, frozen=True)
 class Notification:
     """One parsed Mercado Pago notification, before it is queued.
@@ -50,7 +58,7 @@ class Notification:
     received; `headers` are the request headers with secrets removed.
     """
 
-    kind: str
+    kind: NotificationKind
     topic: str
     action: str | None
     resource_id: str | None
@@ -150,7 +158,7 @@ class Order:
     currency: str | None
     created_at: datetime
     updated_at: datetime
-    source: str = "local"
+    source: OrderSource = "local"
     title: str | None = None
     preference_id: str | None = None
     payment_id: str | None = None
@@ -169,7 +177,7 @@ class PaymentLog:
     amount: Decimal | None
     currency: str | None
     date_last_updated: datetime | None
-    source: str
+    source: PaymentSource
     recorded_at: datetime
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
@@ -189,7 +197,7 @@ class DeadLetter:
     received_via: str | None
     dead_at: datetime
     resolved_at: datetime | None = None
-    resolution: str | None = None
+    resolution: Resolution | None = None
     note: str | None = None
 
 
@@ -198,7 +206,7 @@ class ReconcileRun:
     id: int | None
     started_at: datetime
     finished_at: datetime | None
-    status: str
+    status: RunStatus
     leases_recovered: int = 0
     retried: int = 0
     swept: int = 0

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Literal, Protocol
 
 from .alerts import AlertOutcome, run_alerts
 from .clock import Clock, parse_iso, utc_iso
@@ -27,7 +27,7 @@ from .config import ReconcileSettings, Settings
 from .durations import parse_duration
 from .errors import ExternalServiceError, LockHeldError, MercadoPagoUnavailableError
 from .gateway import MercadoPagoGateway
-from .models import Order, Payment, ReconcileRun
+from .models import Order, Payment, ReconcileRun, RunStatus
 from .processor import RULES, Processor, ProcessSummary, build_processor
 from .store.base import ApplyCounts, Store
 
@@ -79,7 +79,7 @@ class ReconcileResult:
     api_unreachable: bool = False
 
     @property
-    def status(self) -> str:
+    def status(self) -> RunStatus | Literal["skipped"]:
         return self.run.status if self.run else "skipped"
 
 
@@ -156,7 +156,14 @@ class _StepFailed(Exception):
 
 
 class _Run:
-    def __init__(self, store, gateway, processor, clock, options: ReconcileOptions) -> None:
+    def __init__(
+        self,
+        store: Store,
+        gateway: PaymentSearch,
+        processor: Processor,
+        clock: Clock,
+        options: ReconcileOptions,
+    ) -> None:
         self.store, self.gateway, self.processor = store, gateway, processor
         self.clock, self.options = clock, options
         self.result = ReconcileResult(dry_run=options.dry_run)
@@ -181,7 +188,7 @@ class _Run:
         self.result.run = run
         return self.result
 
-    def _status(self, run: ReconcileRun) -> str:
+    def _status(self, run: ReconcileRun) -> RunStatus:
         if not self.errors:
             return "ok"
         sweep = next(step for step in self.result.steps if step.name == "sweep")

@@ -136,6 +136,7 @@ COMMAND_MODULES = {
     "init": "config",
     "config": "config",
     "db": "db",
+    "doctor": "doctor",
 }
 
 

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp
 
 from . import mp_errors
+from .account import account_routes, with_clock_date
 from .api import api_routes
 from .context import SandboxContext
 from .control import control_routes
@@ -36,7 +37,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def build_app(context: SandboxContext) -> ASGIApp:
     app = Starlette(
-        routes=[*api_routes(), *control_routes()],
+        routes=[*api_routes(), *control_routes(), *account_routes()],
         exception_handlers={
             mp_errors.ApiError: _api_error,
             HTTPException: _http_error,
@@ -44,4 +45,4 @@ def build_app(context: SandboxContext) -> ASGIApp:
         },
     )
     app.state.sandbox = context
-    return SandboxMiddleware(app, context)
+    return with_clock_date(SandboxMiddleware(app, context), context.clock)

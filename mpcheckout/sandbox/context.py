@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .account import SandboxAccount
 from .clock import SandboxClock
 from .faults import FaultPlan
 from .idempotency import IdempotencyKeys
@@ -51,6 +52,7 @@ class SandboxContext:
         self.state = SandboxState(self.id_offset)
         self.search = PaymentSearch(self.state)
         self._next_notification_id = FIRST_NOTIFICATION_ID + self.id_offset
+        self.account = SandboxAccount()
 
     def reset(self) -> None:
         """Back to a freshly started sandbox: no resources, outbox, request log, keys or faults;
@@ -64,6 +66,7 @@ class SandboxContext:
         self.api_notify = NotifySpec()
         self.clock.use_real_time()
         self._next_notification_id = FIRST_NOTIFICATION_ID + self.id_offset
+        self.account = SandboxAccount()
 
     async def notify(
         self, payment: Payment, spec: NotifySpec, default_action: str

@@ -148,4 +148,5 @@ def _uvicorn_config(context: SandboxContext) -> uvicorn.Config:
         log_config=None,  # leave the host process's logging alone
         log_level="warning",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        date_header=False,  # account.with_clock_date sends the sandbox clock's
     )

@@ -7,10 +7,12 @@ import contextlib
 import gc
 import logging
 import threading
+from collections.abc import AsyncIterator
+from typing import cast
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import AppError, NotFoundError, UsageError, error_document
@@ -56,7 +58,7 @@ def create_app() -> Starlette:
 
 
 @contextlib.asynccontextmanager
-async def _lifespan(app: Starlette):
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     ctx: ServerContext = app.state.ctx
     stop = threading.Event()
     thread = _start_processor(ctx, stop) if ctx.run_processor else None
@@ -89,15 +91,17 @@ def _start_processor(ctx: ServerContext, stop: threading.Event) -> threading.Thr
     return thread
 
 
-async def _openapi(request: Request):
+async def _openapi(request: Request) -> Response:
     return JSONResponse(openapi.document())
 
 
-async def _app_error(request: Request, exc: AppError):
-    return error_response(exc, request.app.state.ctx.t)
+async def _app_error(request: Request, exc: Exception) -> Response:
+    # Starlette calls it for AppError only (registered so), but types every handler as taking
+    # any Exception.
+    return error_response(cast(AppError, exc), request.app.state.ctx.t)
 
 
-async def _unexpected(request: Request, exc: Exception):
+async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s", request.url.path)
     body = {
         "error": {
@@ -108,10 +112,10 @@ async def _unexpected(request: Request, exc: Exception):
     return JSONResponse(body, status_code=500)
 
 
-async def _not_found(request: Request, exc: Exception):
+async def _not_found(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_document(NotFoundError(), request.app.state.ctx.t), status_code=404)
 
 
-async def _not_allowed(request: Request, exc: Exception):
+async def _not_allowed(request: Request, exc: Exception) -> Response:
     error = UsageError("error.method_not_allowed")
     return JSONResponse(error_document(error, request.app.state.ctx.t), status_code=405)

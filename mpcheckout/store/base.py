@@ -374,6 +374,19 @@ class Store(Protocol):
     def count_rows(self, table: str) -> int:
         """Number of rows in a table."""
 
+    # -- doctor ------------------------------------------------------------------------------
+    def event_origins(self, since: datetime, limit: int) -> EventOrigins:
+        """Whose notifications the queue holds: of the newest `limit` queue events (by id, so
+        the read is bounded whatever the queue's size), those received at or after `since`,
+        counted by the payload's `user_id` and the event's `live_mode` (None where absent or the
+        payload is not a JSON object). `limit_reached` tells that older ones were not read."""
+
+    def diagnose(self) -> StoreDiagnosis:
+        """What `doctor` checks of the database itself, read only: the backend's location
+        (password redacted), schema version, journal mode, `PRAGMA quick_check` and the file's
+        permission bits. The last three are None where the backend has no such thing
+        (PostgreSQL). Raises StorageError when the database cannot be read at all."""
+
 
 def first_of_each(notifications: Sequence[Notification], inserted: set[str]) -> list[bool]:
     """Queued or not, per notification: of a key inserted by this batch, only its first
@@ -384,3 +397,60 @@ def first_of_each(notifications: Sequence[Notification], inserted: set[str]) -> 
         queued.append(item.dedupe_key in inserted and item.dedupe_key not in seen)
         seen.add(item.dedupe_key)
     return queued
+
+
+@dataclass(slots=True, frozen=True)
+class EventOrigin:
+    user_id: str | None
+    live_mode: bool | None
+    count: int
+
+
+@dataclass(slots=True, frozen=True)
+class EventOrigins:
+    """Queue events by account and mode (see Store.event_origins)."""
+
+    scanned: int
+    limit_reached: bool
+    origins: tuple[EventOrigin, ...]
+
+
+@dataclass(slots=True, frozen=True)
+class StoreDiagnosis:
+    backend: str
+    location: str
+    schema_version: int
+    journal_mode: str | None
+    quick_check: str | None
+    file_mode: int | None
+
+
+def count_origins(rows: Sequence[tuple[Any, str | None, Any]], limit: int) -> EventOrigins:
+    """(live_mode, payload, received since?) rows of the newest `limit` events -> EventOrigins.
+    The backends share this so that both read a payload's `user_id` the same way (Mercado Pago
+    sends it as a number or as a string)."""
+    counts: dict[tuple[str | None, bool | None], int] = {}
+    recent = [(live_mode, payload) for live_mode, payload, is_recent in rows if is_recent]
+    for live_mode, payload in recent:
+        key = (_payload_user_id(payload), None if live_mode is None else bool(live_mode))
+        counts[key] = counts.get(key, 0) + 1
+    origins = tuple(
+        EventOrigin(user_id, live_mode, count)
+        for (user_id, live_mode), count in sorted(
+            counts.items(), key=lambda item: (-item[1], str(item[0]))
+        )
+    )
+    return EventOrigins(len(recent), len(rows) >= limit and len(recent) == len(rows), origins)
+
+
+def _payload_user_id(payload: str | None) -> str | None:
+    import json
+
+    try:
+        body = json.loads(payload or "")
+    except (ValueError, TypeError, RecursionError):
+        return None
+    user_id = body.get("user_id") if isinstance(body, dict) else None
+    if isinstance(user_id, bool) or not isinstance(user_id, int | str) or user_id == "":
+        return None
+    return str(user_id)

@@ -50,13 +50,16 @@ from .base import (
     DeadLetterFilter,
     EnqueueCounts,
     EventFilter,
+    EventOrigins,
     EventOutcome,
     OrderFilter,
     PaymentRules,
     QueueSnapshot,
     RateLimitDecision,
     ReplayResult,
+    StoreDiagnosis,
     StoreInfo,
+    count_origins,
     first_of_each,
 )
 from .migrate import latest_version, migrations
@@ -853,6 +856,22 @@ class PostgresStore:
         _known_table(table)
         with self._read() as conn:
             return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+    # -- doctor ------------------------------------------------------------------------------
+    def event_origins(self, since: datetime, limit: int) -> EventOrigins:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT live_mode, CASE WHEN received_at >= %(since)s THEN payload END, "
+                "received_at >= %(since)s FROM (SELECT live_mode, payload, received_at FROM "
+                "webhook_queue ORDER BY id DESC LIMIT %(limit)s) AS newest",
+                {"since": since, "limit": limit},
+            ).fetchall()
+        return count_origins(rows, limit)
+
+    def diagnose(self) -> StoreDiagnosis:
+        with self._read() as conn:
+            version = _version(conn)
+        return StoreDiagnosis(DIALECT, self.location, version, None, None, None)
 
 
 # -- schema ----------------------------------------------------------------------------------

@@ -34,13 +34,16 @@ from .base import (
     DeadLetterFilter,
     EnqueueCounts,
     EventFilter,
+    EventOrigins,
     EventOutcome,
     OrderFilter,
     PaymentRules,
     QueueSnapshot,
     RateLimitDecision,
     ReplayResult,
+    StoreDiagnosis,
     StoreInfo,
+    count_origins,
     first_of_each,
 )
 from .migrate import latest_version, migrations, split_statements
@@ -915,6 +918,27 @@ class SqliteStore:
         _known_table(table)
         with self._read() as conn:
             return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+    # -- doctor ------------------------------------------------------------------------------
+    def event_origins(self, since: datetime, limit: int) -> EventOrigins:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT live_mode, CASE WHEN received_at >= ? THEN payload END, "
+                "received_at >= ? FROM (SELECT live_mode, payload, received_at FROM "
+                "webhook_queue ORDER BY id DESC LIMIT ?)",
+                (utc_iso(since), utc_iso(since), limit),
+            ).fetchall()
+        return count_origins(rows, limit)
+
+    def diagnose(self) -> StoreDiagnosis:
+        with self._read() as conn:
+            version = self._version(conn)
+            journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            # quick_check(1): the first problem is enough to say "not ok"; O(size), no index
+            # cross-checks (integrity_check's cost).
+            check = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+        mode = self.path.stat().st_mode & 0o777
+        return StoreDiagnosis(DIALECT, str(self.path.resolve()), version, journal, check, mode)
 
 
 class _Checkpointer:
