@@ -10,9 +10,8 @@ import typer
 
 from ..checkout import create_payment_link
 from . import output
-from .state import startup_translator, state_of
-
-_ = startup_translator()
+from .helptext import help_key as _
+from .state import state_of
 
 checkout_app = typer.Typer(help=_("help.checkout"), no_args_is_help=True)
 

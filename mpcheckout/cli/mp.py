@@ -9,9 +9,8 @@ import typer
 from ..lookup import fetch_merchant_order, fetch_payment, search_recent
 from ..models import Payment
 from . import output
-from .state import startup_translator, state_of
-
-_ = startup_translator()
+from .helptext import help_key as _
+from .state import state_of
 
 mp_app = typer.Typer(help=_("help.mp"), no_args_is_help=True)
 JsonOption = Annotated[bool, typer.Option("--json", help=_("help.opt.json"))]

@@ -11,9 +11,8 @@ from ..errors import EXIT_PROBLEMS, EXIT_UNAVAILABLE
 from ..reconcile import ReconcileRequest, ReconcileResult, history, run_reconcile
 from ..runtime import worker_id
 from . import output
-from .state import startup_translator, state_of
-
-_ = startup_translator()
+from .helptext import help_key as _
+from .state import state_of
 
 reconcile_app = typer.Typer(help=_("help.reconcile"), invoke_without_command=True)
 JsonOption = Annotated[bool, typer.Option("--json", help=_("help.opt.json"))]
