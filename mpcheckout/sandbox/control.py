@@ -15,7 +15,7 @@ from starlette.routing import Route
 from . import inputs, mp_errors
 from .context import SandboxContext
 from .dates import parse_datetime
-from .faults import InvalidFaultSpec, parse_fault_rule
+from .faults import InvalidFaultSpecError, parse_fault_rule
 from .render import payment_json
 from .web import context_of, numeric_id, read_json
 
@@ -81,7 +81,7 @@ async def faults(request: Request) -> JSONResponse:
         body = await read_json(request, empty={})
         try:
             rules = [parse_fault_rule(spec) for spec in _as_list(body)]
-        except InvalidFaultSpec as exc:
+        except InvalidFaultSpecError as exc:
             raise mp_errors.bad_request(exc.reason, data="faults") from None
         for rule in rules:
             plan.add(rule)
