@@ -27,7 +27,7 @@ RAISE_UNEXPECTED_ENV = "MPCHECKOUT_RAISE_UNEXPECTED"
 JSON_PARAM = "json_output"  # every command's `--json` flag is this parameter
 
 
-def _base_named(name: str) -> type[Exception]:
+def _base_named(name: str) -> Any:
     """One of Click's exception classes. typer >= 0.26 carries its own copy of Click in a
     private module and older typer uses the click package; both reach it through typer's public
     BadParameter, which derives from UsageError and ClickException."""

@@ -57,12 +57,13 @@ def reconcile_command(
         _render(result, t)
     output.report_alerts(alerts, t)
     if trouble:
-        unreachable = result.api_unreachable and not result.run.swept
+        unreachable = result.api_unreachable and not (result.run and result.run.swept)
         raise typer.Exit(EXIT_UNAVAILABLE if unreachable else EXIT_PROBLEMS)
 
 
 def _render(result: ReconcileResult, t) -> None:
     run = result.run
+    assert run is not None, "only a run that found the lock held has no log row"
     steps = output.table(
         t("reconcile.steps_title"),
         [t("col.step"), t("col.count"), t("col.seconds"), t("col.error")],
