@@ -477,7 +477,8 @@ def parse_chargeback(data: Any) -> Chargeback:
     `"true"` as strings, and the SDKs' own mocks (`payment_id`, `status`) are wrong."""
     if not isinstance(data, dict):
         raise _malformed("chargeback")
-    payments = data.get("payments") if isinstance(data.get("payments"), list) else []
+    listed = data.get("payments")
+    payments: list[Any] = listed if isinstance(listed, list) else []
     if not payments and data.get("payment_id") is not None:
         payments = [data["payment_id"]]
     return Chargeback(

@@ -45,6 +45,4 @@ def build_app(context: SandboxContext) -> ASGIApp:
         },
     )
     app.state.sandbox = context
-    return with_clock_date(
-        SandboxMiddleware(app, context.faults, context.access_token), context.clock
-    )
+    return with_clock_date(SandboxMiddleware(app, context), context.clock)
