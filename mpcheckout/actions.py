@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
-from .errors import ActionRefusedError, AnswerLostError, ExternalServiceError
+from .errors import ActionRefusedError, AnswerLostError, ExternalServiceError, ValidationError
 from .models import ActionKind, ActionPlan, Payment, Refusal
 from .payments import order_id_for
 from .processor import RULES
@@ -282,3 +282,18 @@ def _describe(error: Exception | None) -> str | None:
     if isinstance(error, ExternalServiceError):
         return f"{error.code}: {error.describe()}"
     return f"{type(error).__name__}: {error}"[:500]
+
+
+def needs_confirmation(plan: ActionPlan, confirm_above: Decimal) -> bool:
+    """Money that moves above the shop's threshold is asked about first (a cancel moves none)."""
+    return plan.effective_amount is not None and plan.effective_amount > confirm_above
+
+
+def parse_amount(text: str | None) -> Decimal | None:
+    """An operator's amount: a decimal with a dot (or a decimal comma), never a float."""
+    if text is None:
+        return None
+    try:
+        return Decimal(text.strip().replace(",", "."))
+    except ArithmeticError:
+        raise ValidationError("action.bad_amount", amount=text) from None
