@@ -128,7 +128,7 @@ def _signed_text(transaction_id: str, password: str, generation_date: str) -> by
 
 def _load(body: bytes | str) -> Mapping[str, Any]:
     try:
-        # Numbers kept as their text: a numeric transaction_id is signed as written.
+        # Numbers kept as their text: a numeric id is signed as written (`1.50`, not 1.5).
         document = json.loads(body, parse_int=str, parse_float=str)
     except (ValueError, UnicodeDecodeError):
         raise ReportNotificationError("not JSON") from None
