@@ -18,14 +18,8 @@ import pytest
 from mpcheckout.errors import EXIT_DATA, ValidationError
 from mpcheckout.i18n import SUPPORTED_LOCALES, Translator
 from mpcheckout.reports.errors import MESSAGE_KEYS, ReportFormatError, ReportProblem
-from mpcheckout.reports.parse import (
-    ReportRow,
-    RowFlag,
-    file_sha256,
-    open_report,
-    parse_amount,
-    read_report,
-)
+from mpcheckout.reports.parse import file_sha256, open_report, read_report
+from mpcheckout.reports.rows import ReportRow, RowFlag, parse_amount
 
 REPORTS = Path(__file__).resolve().parent.parent / "fixtures" / "mercadopago" / "reports"
 SETTLEMENT = REPORTS / "settlement-report-doc-sample.csv"
@@ -85,7 +79,7 @@ def shuffled(columns: list[str], seed: int) -> list[str]:
 
 
 def without_raw(rows: list[ReportRow]) -> list[ReportRow]:
-    return [row._replace(raw={}) for row in rows]
+    return [row._replace(columns=(), values=()) for row in rows]
 
 
 def test_the_settlement_doc_sample_reads_to_its_exact_amounts_and_passes_its_arithmetic():
