@@ -17,7 +17,6 @@ refunds of the same amount in the same second): the second is keyed `#1` (see `_
 from __future__ import annotations
 
 import hashlib
-from collections import deque
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -242,21 +241,22 @@ def _release_payout(description: str, source_id: str) -> str:
 class _Twins:
     """The one case the identity must count: two rows identical in every identity field are
     two movements of money, so the second gets `#1` in its key. Identical rows share their
-    date, so every report that holds one holds both, in the same order; counting among the
-    last TWIN_WINDOW distinct rows keeps memory flat on a 1,000,000-row file and is exact for
-    any file sorted by a date (Mercado Pago's are)."""
+    date, so every report that holds one holds both, in the same order. Counting within the
+    last TWIN_WINDOW to 2 × TWIN_WINDOW distinct rows (two generations of a dict, cheaper per
+    row than an ordered window) keeps memory flat on a 1,000,000-row file and is exact for any
+    file sorted by a date, as Mercado Pago's are."""
 
     def __init__(self) -> None:
-        self._seen: dict[str, int] = {}
-        self._order: deque[str] = deque()
+        self._recent: dict[str, int] = {}
+        self._older: dict[str, int] = {}
 
     def key(self, content: str) -> str:
         digest = hashlib.sha256(content.encode()).hexdigest()
-        seen = self._seen.get(digest, 0)
-        self._seen[digest] = seen + 1
+        recent = self._recent
+        seen = recent.get(digest) or self._older.get(digest, 0)
+        recent[digest] = seen + 1
+        if len(recent) >= TWIN_WINDOW:
+            self._older, self._recent = recent, {}
         if seen:
             return hashlib.sha256(f"{digest}#{seen}".encode()).hexdigest()
-        self._order.append(digest)
-        if len(self._order) > TWIN_WINDOW:
-            del self._seen[self._order.popleft()]
         return digest
