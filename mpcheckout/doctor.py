@@ -189,7 +189,7 @@ def check_database(facts: DoctorFacts) -> Check:
     db = facts.database
     if db is None:
         return _skipped("database", "no_config")
-    data = {"location": db.location}
+    data: dict[str, Any] = {"location": db.location}
     if db.missing:
         value = Message("doctor.value.db_missing", {"location": db.location})
         return Check("database", Level.RED, value, Message("doctor.fix.db_missing"), data)

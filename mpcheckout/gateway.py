@@ -550,8 +550,9 @@ class MercadoPagoAccount:
 def parse_account(data: Any, server_date: datetime | None = None) -> MercadoPagoAccount:
     if not isinstance(data, dict):
         raise _malformed("user")
-    tags = data.get("tags") if isinstance(data.get("tags"), list) else []
-    email = data.get("email") if isinstance(data.get("email"), str) else ""
+    raw_tags, raw_email = data.get("tags"), data.get("email")
+    tags: list[Any] = raw_tags if isinstance(raw_tags, list) else []
+    email: str = raw_email if isinstance(raw_email, str) else ""
     if "test_user" in tags:
         test_user, evidence = True, "tags: test_user"
     elif email.lower().endswith("@testuser.com"):

@@ -6,7 +6,8 @@ from itertools import islice
 
 from .clock import Clock
 from .durations import parse_since
-from .gateway import MercadoPagoAccount, MercadoPagoGateway
+from .gateway import MercadoPagoAccount as MercadoPagoAccount  # re-exported for `mp whoami`
+from .gateway import MercadoPagoGateway
 from .models import MerchantOrder, Payment
 
 

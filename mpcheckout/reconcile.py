@@ -12,9 +12,6 @@ checkpoint advances only when the whole sweep finished, so a failed page is swep
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -103,30 +100,9 @@ def reconcile(
 
 
 def _take_lock(store: Store, holder: str, now: datetime, options: ReconcileOptions) -> bool:
-    """Take the run lock; a lock whose holder was a process on this host that no longer
-    exists (killed mid-run) is taken over at once instead of after `lock_timeout`."""
-    if store.try_lock(LOCK_NAME, holder, now, stale_after=options.lock_timeout.total_seconds()):
-        return True
-    return _holder_gone(store.get_meta(f"lock:{LOCK_NAME}")) and store.try_lock(
-        LOCK_NAME, holder, now, stale_after=0
-    )
-
-
-def _holder_gone(lock: str | None) -> bool:
-    try:
-        host, _, pid = json.loads(lock)["holder"].rpartition(":")
-        pid_number = int(pid)
-    except (TypeError, ValueError, KeyError):
-        return False
-    if host != socket.gethostname():
-        return False  # another machine's process: only the timeout can tell
-    try:
-        os.kill(pid_number, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    """Take the run lock; the store takes over a lock whose holder was a process on this host
+    that no longer exists (killed mid-run) at once instead of after `lock_timeout`."""
+    return store.try_lock(LOCK_NAME, holder, now, stale_after=options.lock_timeout.total_seconds())
 
 
 def wait_for_lock(

@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from ..models import (
     ClaimedEvent,
     DeadLetter,
+    DeadLetterReason,
     InvalidInput,
     Notification,
     Order,
@@ -38,6 +39,11 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "meta": ("key",),
 }
 TABLES = tuple(PRIMARY_KEYS)
+
+# What a worker decided for one claimed event (EventOutcome.kind).
+OutcomeKind = Literal["completed", "retry", "dead"]
+# How one dead letter's replay went (ReplayResult.result); `would_replay` is a dry run's.
+ReplayKind = Literal["replayed", "already_resolved", "not_found", "invalid_payload", "would_replay"]
 
 PaymentDecider = Callable[[Order | None, Payment, datetime], Decision]
 OrderIdFor = Callable[[Payment], str]
@@ -91,11 +97,11 @@ class EventOutcome:
     """
 
     event_id: int
-    kind: str
+    kind: OutcomeKind
     payments: tuple[Payment, ...] = ()
     error: str | None = None
     next_attempt_at: datetime | None = None
-    dead_reason: str | None = None
+    dead_reason: DeadLetterReason | None = None
     note: str | None = None
     source: str = "webhook"  # payment_logs.source for the payments a completed event applies
 
@@ -125,7 +131,7 @@ class CommitResult:
 @dataclass(slots=True, frozen=True)
 class ReplayResult:
     dead_letter_id: int
-    result: str  # "replayed" | "already_resolved" | "not_found" | "invalid_payload"
+    result: ReplayKind
     queue_id: int | None = None
 
 
@@ -307,11 +313,14 @@ class Store(Protocol):
 
     # -- reconcile ---------------------------------------------------------------------------
     def try_lock(self, name: str, holder: str, now: datetime, stale_after: float) -> bool:
-        """Take the named run lock if it is free, or held for longer than `stale_after`
-        seconds (a crashed holder). Atomic test-and-set. True when taken. A backend whose lock
-        lives with a session (PostgreSQL's advisory locks) frees it when the holder's process
-        dies, so across processes it needs no `stale_after`, and cannot honour one: a holder
-        that hangs without dying keeps the lock."""
+        """Take the named run lock if it is free, held for longer than `stale_after` seconds
+        (a hung or crashed holder), or held by a process of this host that no longer exists
+        (holders are named `host:pid`, as runtime.worker_id makes them: a run killed mid-way
+        is taken over at once instead of after `stale_after`). Atomic test-and-set: the
+        holder's liveness is judged inside it. True when taken. A backend whose lock lives
+        with a session (PostgreSQL's advisory locks) frees it when the holder's process dies,
+        so across processes it needs neither, and cannot honour `stale_after`: a holder that
+        hangs without dying keeps the lock."""
 
     def release_lock(self, name: str, holder: str) -> None:
         """Release the named lock if `holder` holds it; otherwise do nothing."""
