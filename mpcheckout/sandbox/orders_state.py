@@ -193,11 +193,12 @@ class OrdersBook:
             raise order_not_found() from None
 
     def new_id(self, prefix: str, now: datetime) -> str:
-        """`prefix` + a ULID: 10 characters of milliseconds, 16 of randomness whose low 40 bits
-        count, so no two ids of one sandbox are equal even under a frozen clock."""
+        """`prefix` + a ULID: 10 characters of milliseconds, 16 of "randomness" whose high 40
+        bits count (a monotonic ULID), so ids of one sandbox never repeat and sort in the order
+        they were made, even under a frozen clock."""
         self._counter += 1
         millis = int(now.timestamp() * 1000)
-        entropy = self._random.getrandbits(40) << 40 | self._counter % 2**40
+        entropy = (self._counter % 2**40) << 40 | self._random.getrandbits(40)
         return prefix + _crockford(millis, 10) + _crockford(entropy, 16)
 
     def create(self, draft: OrderDraft, now: datetime, checkout_base: str) -> SandboxOrder:
