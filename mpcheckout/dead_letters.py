@@ -12,7 +12,12 @@ from .durations import parse_since
 from .errors import NotFoundError, ValidationError
 from .events import MAX_ROW_ID
 from .models import DeadLetter, DeadLetterReason
-from .notifications import QUERY_PSEUDO_HEADER, InvalidNotification, RawRequest, parse_notification
+from .notifications import (
+    QUERY_PSEUDO_HEADER,
+    InvalidNotificationError,
+    RawRequest,
+    parse_notification,
+)
 from .store.base import DeadLetterFilter, ReplayResult, Store
 
 
@@ -98,7 +103,7 @@ def _replay_invalid(store: Store, letter: DeadLetter, now: datetime) -> ReplayRe
     )
     try:
         notification = parse_notification(request)
-    except InvalidNotification:
+    except InvalidNotificationError:
         return ReplayResult(letter.id, "invalid_payload")
     return store.replay_invalid(letter.id, notification, now)
 

@@ -31,7 +31,7 @@ from .dead_letters import replay
 from .gateway import MercadoPagoGateway, build_gateway
 from .ingest import SignaturePolicy, receive_request
 from .models import DeadLetter, EventStatus, Order
-from .notifications import InvalidNotification, RawRequest
+from .notifications import InvalidNotificationError, RawRequest
 from .processor import ProcessSummary, build_processor
 from .sandbox.client import SandboxControl
 from .store.base import DeadLetterFilter, EventFilter, Store
@@ -148,7 +148,7 @@ class _Demo:
         garbage = RawRequest(query="type=payment", body=b'{"type": "payment", "data": {"id": ')
         try:
             receive_request(self.store, garbage, self.clock, None)
-        except InvalidNotification:
+        except InvalidNotificationError:
             self.step("demo.malformed", {})
 
     def process(self) -> ProcessSummary:

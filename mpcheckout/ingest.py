@@ -21,7 +21,7 @@ from .clock import Clock
 from .errors import ConfigurationError, NotFoundError
 from .models import InvalidInput, Notification, ReceivedVia
 from .notifications import (
-    InvalidNotification,
+    InvalidNotificationError,
     RawRequest,
     clean_headers,
     parse_http_capture,
@@ -172,7 +172,7 @@ class _Batcher:
             notification = parse_notification(request)
             if policy is not None and request.headers:
                 policy.check(notification)
-        except InvalidNotification as exc:
+        except InvalidNotificationError as exc:
             headers = clean_headers(request.headers or {}, request.query)
             self._invalid(_kept_text(request.body), exc.reason, headers, via, origin)
             return
@@ -305,7 +305,7 @@ def _http_item(capture: bytes) -> _Item:
     text = capture.decode("utf-8", "backslashreplace")
     try:
         return _Item(parse_http_capture(text), None)
-    except InvalidNotification as exc:
+    except InvalidNotificationError as exc:
         return _Item(None, text, exc.reason)
 
 
@@ -327,12 +327,13 @@ class ReceiveResult:
 def receive_request(
     store: Store, request: RawRequest, clock: Clock, policy: SignaturePolicy | None
 ) -> ReceiveResult:
-    """Parse, check the signature, enqueue durably (one transaction). Raises InvalidNotification
-    (after keeping the request as an `invalid` dead letter: nothing that arrives is lost) or
+    """Parse, check the signature, enqueue durably (one transaction). Raises
+    InvalidNotificationError (after keeping the request as an `invalid` dead letter: nothing
+    that arrives is lost) or
     SignatureError (a forgery is refused, not kept); a storage failure raises StorageError."""
     try:
         notification = parse_notification(request)
-    except InvalidNotification as exc:
+    except InvalidNotificationError as exc:
         headers = clean_headers(request.headers or {}, request.query)
         kept = InvalidInput(_kept_text(request.body), exc.reason, headers, ReceivedVia.HTTP)
         store.record_invalid_many([kept], clock.now())
@@ -382,7 +383,7 @@ def count_rejection(store: Store, clock: Clock, reason: str) -> None:
 
 
 def admit(request: RawRequest, policy: SignaturePolicy | None) -> Notification:
-    """Parse and check a request without touching storage. Raises InvalidNotification or
+    """Parse and check a request without touching storage. Raises InvalidNotificationError or
     SignatureError; cheap enough to run on the server's event loop."""
     notification = parse_notification(request)
     if policy is not None:

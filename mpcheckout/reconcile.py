@@ -123,7 +123,7 @@ def wait_for_lock(
     store.release_lock(LOCK_NAME, holder)
 
 
-class _StepFailed(Exception):
+class _StepFailedError(Exception):
     """A step that failed part-way: what it managed (`count`) still happened."""
 
     def __init__(self, count: int, cause: ExternalServiceError) -> None:
@@ -175,7 +175,7 @@ class _Run:
         started = time.monotonic()
         try:
             report.count = action()
-        except _StepFailed as failed:
+        except _StepFailedError as failed:
             exc = failed.cause
             report.count, report.error = failed.count, f"{exc.code}: {exc.describe()}"
             self.errors += 1
@@ -232,7 +232,7 @@ class _Run:
             counts.merge(self._apply(batch))
         self._record_outcomes(counts)
         if failure is not None:
-            raise _StepFailed(seen, failure) from failure
+            raise _StepFailedError(seen, failure) from failure
         if not self.options.dry_run:
             self.store.set_meta(CHECKPOINT_KEY, utc_iso(end), self.clock.now())
             self.result.checkpoint_advanced = True

@@ -6,14 +6,13 @@ import os
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from ..clock import SystemClock
 from ..doctor import DoctorResult, Level, run_doctor, say
 from . import output
-from .state import startup_translator, state_of
+from .helptext import help_key as _
+from .state import state_of
 
-_ = startup_translator()
 COLORS = {Level.GREEN: "green", Level.YELLOW: "yellow", Level.RED: "red", Level.SKIPPED: "dim"}
 
 
@@ -60,9 +59,9 @@ def render_doctor(result: DoctorResult, t):
     for check in result.checks:
         color = COLORS[check.level]
         grid.add_row(
-            f"[{color}]●[/] {escape(t('doctor.check.' + check.name))}",
-            f"[{color}]{escape(t('doctor.level.' + check.level))}[/]",
-            escape(say(check.value, t)),
-            escape(say(check.fix, t)) if check.fix else "",
+            f"[{color}]●[/] {output.escape(t('doctor.check.' + check.name))}",
+            f"[{color}]{output.escape(t('doctor.level.' + check.level))}[/]",
+            output.escape(say(check.value, t)),
+            output.escape(say(check.fix, t)) if check.fix else "",
         )
     return grid

@@ -15,9 +15,8 @@ from ..lookup import (
 )
 from ..models import Payment
 from . import output
-from .state import startup_translator, state_of
-
-_ = startup_translator()
+from .helptext import help_key as _
+from .state import state_of
 
 mp_app = typer.Typer(help=_("help.mp"), no_args_is_help=True)
 JsonOption = Annotated[bool, typer.Option("--json", help=_("help.opt.json"))]

@@ -16,7 +16,7 @@ from . import inputs, mp_errors
 from .context import SandboxContext
 from .control_money import money_routes
 from .dates import parse_datetime
-from .faults import InvalidFaultSpec, parse_fault_rule
+from .faults import InvalidFaultSpecError, parse_fault_rule
 from .notifier import ACTIONS, MERCHANT_ORDER_ACTIONS
 from .render import payment_json
 from .web import context_of, numeric_id, read_json
@@ -128,7 +128,7 @@ async def faults(request: Request) -> JSONResponse:
         body = await read_json(request, empty={})
         try:
             rules = [parse_fault_rule(spec) for spec in _as_list(body)]
-        except InvalidFaultSpec as exc:
+        except InvalidFaultSpecError as exc:
             raise mp_errors.bad_request(exc.reason, data="faults") from None
         for rule in rules:
             plan.add(rule)

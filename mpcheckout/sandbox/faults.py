@@ -71,7 +71,7 @@ ALLOWED_KEYS = frozenset(
 )
 
 
-class InvalidFaultSpec(ValidationError):
+class InvalidFaultSpecError(ValidationError):
     code = "invalid_fault"
     message_key = "error.sandbox_bad_fault"
 
@@ -187,19 +187,19 @@ class FaultPlan:
 
 
 def parse_fault_rule(spec: Any) -> FaultRule:
-    """A FaultRule from its JSON form; raises InvalidFaultSpec naming the first problem."""
+    """A FaultRule from its JSON form; raises InvalidFaultSpecError naming the first problem."""
     if not isinstance(spec, Mapping):
-        raise InvalidFaultSpec("a fault rule must be a JSON object")
+        raise InvalidFaultSpecError("a fault rule must be a JSON object")
     unknown = sorted(set(spec) - ALLOWED_KEYS)
     if unknown:
-        raise InvalidFaultSpec(f"unknown fault option(s): {', '.join(unknown)}")
+        raise InvalidFaultSpecError(f"unknown fault option(s): {', '.join(unknown)}")
     endpoint = spec.get("endpoint", "*")
     if endpoint not in ENDPOINTS:
-        raise InvalidFaultSpec(f"endpoint must be one of {', '.join(ENDPOINTS)}")
+        raise InvalidFaultSpecError(f"endpoint must be one of {', '.join(ENDPOINTS)}")
     times = _optional_int(spec, "times", 1, 1_000_000)
     seed = _optional_int(spec, "seed", -(2**63), 2**63)
     if not isinstance(spec.get("after_write", False), bool):
-        raise InvalidFaultSpec("after_write must be true or false")
+        raise InvalidFaultSpecError("after_write must be true or false")
     return FaultRule(
         endpoint=endpoint,
         rates=_rates(spec, times is not None),
@@ -224,7 +224,7 @@ def _rates(spec: Mapping[str, Any], limited: bool) -> dict[FaultKind, float]:
         default = 1.0 if limited and kind in named else 0.0
         rates[kind] = _number(spec, f"{kind.value}_rate", default, 1.0)
     if sum(rates.values()) > 1.0 + 1e-9:
-        raise InvalidFaultSpec("the fault rates of one rule add up to more than 1")
+        raise InvalidFaultSpecError("the fault rates of one rule add up to more than 1")
     return rates
 
 
@@ -232,7 +232,9 @@ def _error_statuses(spec: Mapping[str, Any]) -> tuple[int, ...]:
     statuses = spec.get("error_statuses", DEFAULT_ERROR_STATUSES)
     valid = isinstance(statuses, list | tuple) and statuses
     if not valid or not all(type(s) is int and 400 <= s <= 599 for s in statuses):
-        raise InvalidFaultSpec("error_statuses must be a non-empty list of HTTP error statuses")
+        raise InvalidFaultSpecError(
+            "error_statuses must be a non-empty list of HTTP error statuses"
+        )
     return tuple(statuses)
 
 
@@ -241,9 +243,9 @@ def _number(spec: Mapping[str, Any], name: str, default: float, maximum: float) 
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidFaultSpec(f"{name} must be a number")
+        raise InvalidFaultSpecError(f"{name} must be a number")
     if not 0 <= value <= maximum:
-        raise InvalidFaultSpec(f"{name} must be between 0 and {maximum}")
+        raise InvalidFaultSpecError(f"{name} must be between 0 and {maximum}")
     return float(value)
 
 
@@ -254,7 +256,7 @@ def _optional_int(
     if value is None:
         return default
     if type(value) is not int or not low <= value <= high:
-        raise InvalidFaultSpec(f"{name} must be a whole number between {low} and {high}")
+        raise InvalidFaultSpecError(f"{name} must be a whole number between {low} and {high}")
     return value
 
 

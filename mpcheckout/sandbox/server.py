@@ -45,7 +45,7 @@ class SandboxServer:
     """A sandbox on `host:port` (port 0: any free port), usable as a context manager.
 
     `faults` takes rules in the POST /_sandbox/faults shape; `seed_file` a JSON seed (seed.py).
-    Raises InvalidFaultSpec or ConfigurationError before anything starts."""
+    Raises InvalidFaultSpecError or ConfigurationError before anything starts."""
 
     def __init__(
         self,

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from .. import ratelimit
 from ..errors import AppError, RateLimitError, StorageError, ValidationError
 from ..ingest import admit, count_rejection, keep_invalid
-from ..notifications import InvalidNotification, RawRequest
+from ..notifications import InvalidNotificationError, RawRequest
 from ..signature import SignatureError
 from .context import ServerContext
 from .responses import error_response, rate_limit_headers
@@ -31,13 +31,13 @@ _QUEUED = json.dumps({"status": "queued"}, separators=(",", ":")).encode()
 _DUPLICATE = json.dumps({"status": "duplicate"}, separators=(",", ":")).encode()
 
 
-class PayloadTooLarge(ValidationError):
+class PayloadTooLargeError(ValidationError):
     code = "payload_too_large"
     message_key = "error.payload_too_large"
     http_status = 413
 
 
-class ClientNotAllowed(AppError):
+class ClientNotAllowedError(AppError):
     code = "forbidden"
     message_key = "error.ip_not_allowed"
     http_status = 403
@@ -47,18 +47,18 @@ async def receive_webhook(request: Request) -> Response:
     ctx: ServerContext = request.app.state.ctx
     client = client_ip(ctx, request)
     if not ctx.resolver.allowed(client):
-        return await _refuse(ctx, ClientNotAllowed(), "ip_not_allowed", client)
+        return await _refuse(ctx, ClientNotAllowedError(), "ip_not_allowed", client)
     body = await read_limited(request, ctx.settings.server.max_body_bytes)
     if body is None:
         limit = ctx.settings.server.max_body_bytes
-        return await _refuse(ctx, PayloadTooLarge(limit=limit), "too_large", client)
+        return await _refuse(ctx, PayloadTooLargeError(limit=limit), "too_large", client)
     raw = RawRequest(query=query_string(request), headers=_headers(request), body=body)
     try:
         notification = admit(raw, ctx.policy)
         queued = await ctx.intake.submit_async(notification, asyncio.get_running_loop())
     except SignatureError as exc:
         return await _bad_signature(ctx, exc, client)
-    except InvalidNotification as exc:
+    except InvalidNotificationError as exc:
         return await _invalid(ctx, raw, exc, client)
     except StorageError as exc:
         return _not_stored(ctx, exc)
@@ -71,7 +71,7 @@ def _not_stored(ctx: ServerContext, exc: StorageError) -> Response:
 
 
 async def _invalid(
-    ctx: ServerContext, raw: RawRequest, exc: InvalidNotification, client: str
+    ctx: ServerContext, raw: RawRequest, exc: InvalidNotificationError, client: str
 ) -> Response:
     try:
         await run_in_threadpool(keep_invalid, ctx.store, ctx.clock, raw, exc.reason)
