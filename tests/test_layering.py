@@ -45,6 +45,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "pure": (
         "payments",
         "order_states",
+        "reports",
         "notifications",
         "signature",
         "retry",
