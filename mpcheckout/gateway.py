@@ -35,12 +35,22 @@ from .errors import (
     MercadoPagoRejectedError,
     MercadoPagoUnavailableError,
 )
-from .models import Chargeback, MerchantOrder, Payment, Preference, Refund
+from .models import (
+    Chargeback,
+    MerchantOrder,
+    MpOrder,
+    MpOrderPayment,
+    MpOrderRefund,
+    Payment,
+    Preference,
+    Refund,
+)
 
 SDK_BASE_URL = "https://api.mercadopago.com"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 SEARCH_PAGE_SIZE = 50  # Mercado Pago's maximum `limit` for /v1/payments/search
 SEARCH_MAX_OFFSET = 10_000  # ... and its maximum `offset`: deeper pages narrow the window
+ORDERS_PAGE_SIZE = 100  # the Orders search's maximum `limit` (OpenAPI; page_size in the reference)
 
 
 class _NoCookies(httpx.Cookies):
@@ -234,6 +244,7 @@ class MercadoPagoGateway:
         self._refunds = sdk.refund()
         self._chargebacks = sdk.chargeback()
         self._users = sdk.user()
+        self._orders = sdk.order()  # the Orders API, beta in the SDK (research mp-wave2 §5.5)
 
     def close(self) -> None:
         self._clients.close()
@@ -313,6 +324,73 @@ class MercadoPagoGateway:
         result = self._users.get()
         body = _checked(result)
         return parse_account(body, _http_date((result.get("headers") or {}).get("date")))
+
+    # -- Orders API: the SDK's sdk.order() wraps every call used here ------------------------
+    def get_order(self, order_id: str) -> MpOrder:
+        return parse_mp_order(_orders_checked(self._orders.get(resource_id(order_id))))
+
+    def create_order(self, body: Mapping[str, Any], idempotency_key: str) -> MpOrder:
+        """POST /v1/orders (201): `body` as the API takes it, amounts as strings ("100.00")."""
+        options = _idempotency_options(idempotency_key)
+        result = self._orders.create(dict(body), request_options=options)
+        return parse_mp_order(_orders_checked(result))
+
+    def refund_order(
+        self, order_id: str, body: Mapping[str, Any] | None, idempotency_key: str
+    ) -> tuple[MpOrderRefund, ...]:
+        """POST /v1/orders/{id}/refund: `body` None refunds everything (no body is sent);
+        `{"transactions": [{"id": "PAY01…", "amount": "25.00"}]}` refunds part. Answers the
+        refunds the call made; the order itself is worth re-fetching (`get_order`)."""
+        options = _idempotency_options(idempotency_key)
+        refund_body = dict(body) if body is not None else None
+        result = self._orders.refund(resource_id(order_id), refund_body, request_options=options)
+        return parse_order_refunds(_orders_checked(result))
+
+    def cancel_order(self, order_id: str, idempotency_key: str) -> MpOrder:
+        """POST /v1/orders/{id}/cancel: only a created or action_required order (else 409)."""
+        options = _idempotency_options(idempotency_key)
+        result = self._orders.cancel(resource_id(order_id), request_options=options)
+        return parse_mp_order(_orders_checked(result))
+
+    def search_orders_page(self, begin: datetime, end: datetime, offset: int) -> list[MpOrder]:
+        filters = {
+            "begin_date": utc_iso_ms(begin),
+            "end_date": utc_iso_ms(end),
+            "sort_by": "created_date",
+            "sort_order": "asc",
+            "limit": ORDERS_PAGE_SIZE,
+            "offset": offset,
+        }
+        body = _orders_checked(self._orders.search(filters))
+        data = body.get("data") if isinstance(body, dict) else None
+        if isinstance(data, dict):  # one reference example prints a lone order as `data`
+            data = [data]
+        if not isinstance(data, list):
+            raise MercadoPagoRejectedError(transient=True, mp_message="order search without data")
+        return [parse_mp_order(item) for item in data]
+
+    def search_orders(self, begin: datetime, end: datetime) -> Iterator[MpOrder]:
+        """Every order created in [begin, end], oldest first, each once. The Orders search
+        filters on the creation date (its reference: "filter orders by creation date"), so an
+        order created before `begin` and changed since is not found here. Pages as
+        search_payments does: the window's start moves to the last creation date seen."""
+        cursor, offset, seen_at_cursor = begin, 0, set()
+        while True:
+            page = self.search_orders_page(cursor, end, offset)
+            yield from (order for order in page if order.id not in seen_at_cursor)
+            if len(page) < ORDERS_PAGE_SIZE:
+                return
+            last = page[-1].created_date
+            if last is not None and last > cursor:
+                cursor, offset = last, 0
+                seen_at_cursor = {o.id for o in page if o.created_date == last}
+            else:  # a whole page shares one timestamp: only offset can move past it
+                seen_at_cursor |= {o.id for o in page}
+                offset += ORDERS_PAGE_SIZE
+                if offset > SEARCH_MAX_OFFSET:
+                    raise MercadoPagoRejectedError(
+                        transient=False, mp_message="over 10,000 orders share one timestamp"
+                    )
 
 
 _RESOURCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}")
@@ -602,3 +680,146 @@ def _http_date(value: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return moment if moment.tzinfo else None
+
+
+# -- Orders API -----------------------------------------------------------------------------------
+# Research mp-wave2 §5: amounts are strings, ids `ORD…`/`PAY01…`/`REF01…`, errors a list
+# `{"errors": [{"code", "message", "details"}]}` named by string codes.
+_PAYMENTS_API_ID = re.compile(r"\d{1,20}")
+
+
+def _idempotency_options(key: str) -> Any:
+    """Per-call SDK options that send `key` once, as lower-case `x-idempotency-key`: the SDK
+    sets its own random key under that name, and a custom header spelled otherwise would be
+    sent beside it (research mp-wave2 §0.3-0.4)."""
+    from mercadopago.config import RequestOptions
+
+    try:
+        return RequestOptions(custom_headers={"x-idempotency-key": key}, max_retries=0)
+    except ValueError:  # the SDK takes 1-64 characters
+        raise MercadoPagoRejectedError(
+            transient=False, mp_message="idempotency key must be 1-64 characters"
+        ) from None
+
+
+def _orders_checked(result: Mapping[str, Any]) -> Any:
+    """`_checked`, reading the Orders API's error list into the one message the project's
+    errors carry: `code: message` of the first error (e.g. `idempotency_key_already_used:
+    ...`), so the code reaches the event history and the CLI."""
+    response = result.get("response")
+    body: dict[str, Any] = response if isinstance(response, dict) else {}
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        first = errors[0]
+        text = ": ".join(str(first[k]) for k in ("code", "message") if first.get(k))
+        result = {**result, "response": {**body, "message": text}}
+    return _checked(result)
+
+
+def orders_error_code(exc: ExternalServiceError) -> str | None:
+    """The Orders API's error code in an error from these calls (`cannot_cancel_order`...)."""
+    code, sep, _ = exc.mp_message.partition(": ")
+    return code if sep and re.fullmatch(r"[a-z_]+", code) else None
+
+
+def _order_amount(value: Any, what: str) -> Decimal:
+    """An Orders amount: a string such as "100.00", read exactly."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _malformed(f"{what} is not an amount")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise _malformed(f"{what} is not an amount") from None
+    if not amount.is_finite():
+        raise _malformed(f"{what} is not an amount")
+    return amount
+
+
+def _optional_order_amount(value: Any, what: str) -> Decimal | None:
+    return None if value in (None, "") else _order_amount(value, what)
+
+
+def _version(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise _malformed("order version is not a whole number")
+    return int(value)
+
+
+def parse_mp_order(data: Any) -> MpOrder:
+    if not isinstance(data, dict) or not isinstance(data.get("status"), str):
+        raise _malformed("order without a status")
+    transactions = data.get("transactions") or {}
+    if not isinstance(transactions, dict):
+        raise _malformed("order transactions")
+    reference = data.get("external_reference")
+    return MpOrder(
+        id=_id(data.get("id"), "order"),
+        status=data["status"],
+        status_detail=_optional_text(data.get("status_detail")),
+        external_reference=str(reference) if reference not in (None, "") else None,
+        total_amount=_order_amount(data.get("total_amount"), "total_amount"),
+        total_paid_amount=_optional_order_amount(data.get("total_paid_amount"), "total_paid"),
+        currency=_optional_text(data.get("currency")),
+        type=_optional_text(data.get("type")) or "online",
+        version=_version(data.get("version")),
+        last_updated_date=_date(data.get("last_updated_date")),
+        created_date=_date(data.get("created_date")),
+        transactions=tuple(_order_payment(p) for p in _list(transactions.get("payments"))),
+        refunds=tuple(_order_refund(r) for r in _list(transactions.get("refunds"))),
+        raw=data,
+    )
+
+
+def parse_order_refunds(data: Any) -> tuple[MpOrderRefund, ...]:
+    """The refunds a refund call answers (`{id, status, status_detail, transactions:
+    {refunds: [...]}}`)."""
+    transactions = data.get("transactions") if isinstance(data, dict) else None
+    if not isinstance(transactions, dict):
+        raise _malformed("refund answer without transactions")
+    return tuple(_order_refund(r) for r in _list(transactions.get("refunds")))
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _malformed("order transactions are not a list")
+    return value
+
+
+def _order_payment(data: Any) -> MpOrderPayment:
+    if not isinstance(data, dict):
+        raise _malformed("order payment")
+    return MpOrderPayment(
+        id=_id(data.get("id"), "order payment"),
+        amount=_order_amount(data.get("amount"), "payment amount"),
+        paid_amount=_optional_order_amount(data.get("paid_amount"), "paid_amount"),
+        status=_optional_text(data.get("status")),
+        status_detail=_optional_text(data.get("status_detail")),
+        reference_id=_payments_api_id(data),
+    )
+
+
+def _payments_api_id(data: dict[str, Any]) -> str | None:
+    """The Payments-API payment behind a transaction: `reference.id` in QR notifications; a
+    bare `reference_id` counts only when it is a payment id (digits): the online reference
+    examples put a ULID there, which names nothing in the Payments API."""
+    reference = data.get("reference")
+    candidate = reference.get("id") if isinstance(reference, dict) else data.get("reference_id")
+    text = str(candidate) if isinstance(candidate, int | str) else ""
+    return text if _PAYMENTS_API_ID.fullmatch(text) else None
+
+
+def _order_refund(data: Any) -> MpOrderRefund:
+    if not isinstance(data, dict):
+        raise _malformed("order refund")
+    reference = data.get("reference_id")
+    return MpOrderRefund(
+        id=_id(data.get("id"), "order refund"),
+        transaction_id=_optional_text(data.get("transaction_id")),
+        amount=_order_amount(data.get("amount"), "refund amount"),
+        status=_optional_text(data.get("status")),
+        reference_id=str(reference) if isinstance(reference, int | str) and reference else None,
+    )

@@ -30,6 +30,7 @@ class OrderStatus(StrEnum):
     DISPUTED = "disputed"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # an Orders-API order nobody paid before it expired
     REFUNDED = "refunded"
     PARTIALLY_REFUNDED = "partially_refunded"
     CHARGEBACK_OPEN = "chargeback_open"  # the buyer disowned the payment; the case is open
@@ -341,3 +342,58 @@ class LedgerChargeback:
     first_seen_at: datetime
     updated_at: datetime
     alerted_at: datetime | None
+
+
+MpOrderType = Literal["online", "qr", "point"]
+
+
+@dataclass(slots=True, frozen=True)
+class MpOrderPayment:
+    """One payment transaction of an Orders-API order (`PAY01…`); `reference_id` is the
+    Payments-API payment behind it when Mercado Pago names one (QR orders do)."""
+
+    id: str
+    amount: Decimal
+    paid_amount: Decimal | None
+    status: str | None
+    status_detail: str | None
+    reference_id: str | None
+
+
+@dataclass(slots=True, frozen=True)
+class MpOrderRefund:
+    """One refund of an Orders-API order (`REF01…`), of the transaction it names."""
+
+    id: str
+    transaction_id: str | None
+    amount: Decimal
+    status: str | None
+    reference_id: str | None
+
+
+@dataclass(slots=True, frozen=True)
+class MpOrder:
+    """An Orders-API order (`ORD…`) as GET /v1/orders/{id} answers it. Amounts arrive as
+    strings ("100.00") and are read as exact Decimals; `version` grows with every change
+    (0 when the answer carries none)."""
+
+    id: str
+    status: str
+    status_detail: str | None
+    external_reference: str | None
+    total_amount: Decimal
+    total_paid_amount: Decimal | None
+    currency: str | None
+    type: str  # online | qr | point (MpOrderType), kept as sent should a new one appear
+    version: int
+    last_updated_date: datetime | None
+    created_date: datetime | None  # what the Orders search's date window filters on
+    transactions: tuple[MpOrderPayment, ...] = ()  # transactions.payments
+    refunds: tuple[MpOrderRefund, ...] = ()  # transactions.refunds
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @property
+    def refunded_amount(self) -> Decimal:
+        """What went back to the buyer: the refunds Mercado Pago reports as processed."""
+        done = (r.amount for r in self.refunds if r.status in (None, "processed"))
+        return sum(done, Decimal(0))

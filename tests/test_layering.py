@@ -43,7 +43,16 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "status",
     ),
     "adapters": ("store", "gateway", "sandbox"),
-    "pure": ("payments", "notifications", "signature", "retry", "durations", "http_runner"),
+    "pure": (
+        "payments",
+        "order_states",
+        "reports",
+        "notifications",
+        "signature",
+        "retry",
+        "durations",
+        "http_runner",
+    ),
     "base": ("models", "errors", "config", "i18n", "clock", "__init__"),
 }
 

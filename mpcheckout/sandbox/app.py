@@ -16,6 +16,7 @@ from .api import api_routes
 from .context import SandboxContext
 from .control import control_routes
 from .middleware import SandboxMiddleware
+from .orders import order_routes
 from .web import error_response
 
 
@@ -37,7 +38,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def build_app(context: SandboxContext) -> ASGIApp:
     app = Starlette(
-        routes=[*api_routes(), *control_routes(), *account_routes()],
+        routes=[*api_routes(), *control_routes(), *account_routes(), *order_routes()],
         exception_handlers={
             mp_errors.ApiError: _api_error,
             HTTPException: _http_error,

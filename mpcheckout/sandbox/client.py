@@ -86,6 +86,22 @@ class SandboxControl:
     def chargebacks(self) -> list[dict[str, Any]]:
         return self._call("GET", "/chargebacks")
 
+    # -- orders (Orders API) ------------------------------------------------------------------
+    def pay_order(self, order_id: str, status: str = "processed", **fields: Any) -> dict[str, Any]:
+        """The buyer pays (`processed`), fails (`failed`) or leaves it waiting
+        (`action_required`); `notify=False` or a spec; `payments_api=True` links a
+        Payments-API payment (default for QR and Point orders)."""
+        return self._call("POST", f"/orders/{order_id}/pay", {"status": status, **fields})
+
+    def expire_order(self, order_id: str, **fields: Any) -> dict[str, Any]:
+        return self._call("POST", f"/orders/{order_id}/expire", fields)
+
+    def notify_order(self, order_id: str, **spec: Any) -> list[dict[str, Any]]:
+        return self._call("POST", f"/orders/{order_id}/notify", spec)["deliveries"]
+
+    def orders(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/orders")
+
     # -- faults, notifications, time ----------------------------------------------------------
     def add_fault(self, **rule: Any) -> None:
         self._call("POST", "/faults", rule)

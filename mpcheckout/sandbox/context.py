@@ -22,6 +22,8 @@ from .notifier import (
     merchant_order_notification,
     payment_notification,
 )
+from .orders_json import order_notification
+from .orders_state import OrdersBook, SandboxOrder
 from .render import merchant_order_status, site_of
 from .requestlog import RequestLog
 from .search import PaymentSearch
@@ -50,6 +52,7 @@ class SandboxContext:
         self.idempotency = IdempotencyKeys()
         self.api_notify: NotifySpec | None = NotifySpec()
         self.state = SandboxState(self.id_offset)
+        self.orders = OrdersBook(self.id_offset)
         self.search = PaymentSearch(self.state)
         self._next_notification_id = FIRST_NOTIFICATION_ID + self.id_offset
         self.account = SandboxAccount()
@@ -58,6 +61,7 @@ class SandboxContext:
         """Back to a freshly started sandbox: no resources, outbox, request log, keys or faults;
         real time; API changes notified to the outbox."""
         self.state = SandboxState(self.id_offset)
+        self.orders = OrdersBook(self.id_offset)
         self.search = PaymentSearch(self.state)
         self.outbox.clear()
         self.requests.clear()
@@ -103,6 +107,12 @@ class SandboxContext:
             self._envelope(spec), order.id, action, status, application_id
         )
         return await self._send(notification, spec)
+
+    async def notify_order(
+        self, order: SandboxOrder, spec: NotifySpec, action: str
+    ) -> list[dict[str, Any]]:
+        """A signed `type: "order"` notification carrying the order's snapshot."""
+        return await self._send(order_notification(self._envelope(spec), order, action), spec)
 
     async def _send(self, notification: Notification, spec: NotifySpec) -> list[dict[str, Any]]:
         records = await deliver(build_requests(notification), spec.url)

@@ -34,6 +34,13 @@ ENDPOINTS = (
     "refunds.list",
     "refunds.get",
     "chargebacks.get",
+    "orders.create",
+    "orders.get",
+    "orders.search",
+    "orders.process",
+    "orders.capture",
+    "orders.cancel",
+    "orders.refund",
     "*",
 )
 DEFAULT_ERROR_STATUSES = (500, 502, 503)

@@ -33,6 +33,13 @@ _ENDPOINTS = (
     ("GET", re.compile(r"^/merchant_orders/[^/]+/?$"), "merchant_orders.get"),
     ("POST", re.compile(r"^/checkout/preferences/?$"), "preferences.create"),
     ("GET", re.compile(r"^/checkout/preferences/[^/]+/?$"), "preferences.get"),
+    ("POST", re.compile(r"^/v1/orders/?$"), "orders.create"),
+    ("GET", re.compile(r"^/v1/orders/?$"), "orders.search"),
+    ("GET", re.compile(r"^/v1/orders/[^/]+/?$"), "orders.get"),
+    ("POST", re.compile(r"^/v1/orders/[^/]+/process/?$"), "orders.process"),
+    ("POST", re.compile(r"^/v1/orders/[^/]+/capture/?$"), "orders.capture"),
+    ("POST", re.compile(r"^/v1/orders/[^/]+/cancel/?$"), "orders.cancel"),
+    ("POST", re.compile(r"^/v1/orders/[^/]+/refund/?$"), "orders.refund"),
 )
 # How long a dropped connection waits for the client to notice before giving up on it.
 _DROP_GRACE_SECONDS = 5.0
