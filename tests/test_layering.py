@@ -26,6 +26,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "services": (
         "actions",
         "alerts",
+        "chargebacks",
         "checkout",
         "copy",
         "dead_letters",
