@@ -45,8 +45,8 @@ BATCH = 50
 PERSIST_QUEUE_CLEAR_EVERY = 1000
 _LOG_SQL = (
     "INSERT INTO payment_logs (payment_id, status, status_detail, external_reference, amount, "
-    "currency, date_last_updated, source, raw, recorded_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, 'webhook', ?, ?) ON CONFLICT DO NOTHING"
+    "currency, date_last_updated, source, raw, recorded_at, refunded_amount, state_key) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, 'webhook', ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 _ORDER_SQL = (
     "UPDATE orders SET status = 'paid', payment_id = ?, payment_status = ?, updated_at = ?, "
@@ -317,6 +317,8 @@ def record_payment(conn: sqlite3.Connection, payment: Payment, stamp: str) -> No
             utc_iso(payment.date_last_updated) if payment.date_last_updated else None,
             json.dumps(payment.raw, default=str),
             stamp,
+            str(payment.refunded_amount) if payment.refunded_amount is not None else None,
+            f"{payment.status}|{payment.status_detail or ''}|{payment.refunded_amount or 0:.2f}",
         ),
     )
     conn.execute(_ORDER_SQL, (payment.id, payment.status, stamp, stamp, payment.external_reference))

@@ -23,11 +23,13 @@ from .clock import Clock, utc_iso
 from .config import AlertSettings, Settings
 from .durations import parse_duration
 from .i18n import Translator, resolve_locale
-from .models import RunStatus
+from .models import LedgerChargeback, RunStatus
 from .status import Health, StatusReport, build_status
 from .store.base import DeadLetterFilter, Store
 
 log = logging.getLogger("mpcheckout.alerts")
+CHARGEBACK_CONDITION = "chargeback:"
+NEW_CASES = 50  # chargebacks announced per run at most; the rest wait for the next run
 # httpx logs every request line, URL included, at INFO; an incoming-webhook URL is a credential
 # (Slack and Discord put the token in the path), so httpx may speak only of problems.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -154,7 +156,21 @@ def detect(
     silent = _silent(report, silent_after)
     if silent:
         alerts.append(Alert("silent", "warning", "alerts.silent", silent))
-    return alerts
+    return alerts + [_chargeback_alert(case) for case in store.chargebacks_to_alert(NEW_CASES)]
+
+
+def _chargeback_alert(case: LedgerChargeback) -> Alert:
+    """One alert per chargeback, ever: its condition names the case, which is then marked."""
+    deadline = case.documentation_deadline
+    params = {
+        "chargeback_id": case.id,
+        "payment_id": case.payment_id or "-",
+        "order_id": case.order_id or "-",
+        "amount": case.amount,
+        "currency": case.currency or "",
+        "deadline": utc_iso(deadline)[:10] if deadline else "-",
+    }
+    return Alert(f"{CHARGEBACK_CONDITION}{case.id}", "critical", "alerts.chargeback", params)
 
 
 def _new_dead_letters(store: Store, report: StatusReport) -> int:
@@ -247,7 +263,13 @@ def run_alerts(
     silent_after = parse_duration(settings.alerts.silent_after)
     alerts = detect(store, report, silent_after, reconcile_status)
     t = Translator(resolve_locale(settings.locale))
-    return dispatch(store, clock, alerts, sinks, settings.alerts, t)
+    outcome = dispatch(store, clock, alerts, sinks, settings.alerts, t)
+    # Handed to dispatch: delivered, or kept pending and retried by it on the next run.
+    cases = [a.condition.removeprefix(CHARGEBACK_CONDITION) for a in alerts]
+    store.mark_chargebacks_alerted(
+        [case for case, a in zip(cases, alerts, strict=True) if a.condition != case], clock.now()
+    )
+    return outcome
 
 
 def send_test(sinks: Sequence[Sink], t: Translator, clock: Clock) -> dict[str, str]:

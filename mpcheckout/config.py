@@ -11,6 +11,7 @@ import os
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, get_args
@@ -105,6 +106,12 @@ class HealthSettings(Section):
     max_reconcile_age: str = "2h"
 
 
+class ActionSettings(Section):
+    # Refunds and captures above this amount ask before anything is sent (`--yes` skips the
+    # question); 0 asks for every one. A decimal string, so no float ever holds money.
+    confirm_above: Decimal = Decimal("0")
+
+
 class RouteLimit(Section):
     limit: int = Field(5, ge=1)
     window_seconds: int = Field(900, ge=1)
@@ -156,6 +163,7 @@ class Settings(BaseModel):
     server: ServerSettings = ServerSettings()
     alerts: AlertSettings = AlertSettings()
     sandbox: SandboxSettings = SandboxSettings()
+    actions: ActionSettings = ActionSettings()
 
     @field_validator("locale")
     @classmethod

@@ -196,6 +196,35 @@ class MercadoPagoNotFoundError(ExternalServiceError):
     http_status = 404
 
 
+class ActionRefusedError(ValidationError):
+    """A write to Mercado Pago that Mercado Pago would refuse: refused here, nothing sent."""
+
+    code = "action_refused"
+
+
+class AnswerLostError(ExternalServiceError):
+    """A write was sent but its answer never came: it may have happened. The write stays open
+    with its idempotency key, so the same command run again resends that key (Mercado Pago
+    answers the write it already made instead of making another). `result` is what the
+    re-fetched payment shows now."""
+
+    code = "answer_lost"
+    message_key = "action.answer_lost"
+    hint_key = "action.answer_lost_hint"
+    exit_code = EXIT_TEMPORARY
+
+    def __init__(self, result: Any, cause: Exception | None) -> None:
+        self.result = result
+        status = getattr(cause, "status", None)
+        message = getattr(cause, "mp_message", "") or (str(cause) if cause else "")
+        super().__init__(
+            status=status,
+            mp_message=message[:300],
+            payment_id=result.plan.payment_id,
+            kind=result.plan.kind,
+        )
+
+
 def error_document(exc: AppError, t: Callable[..., str]) -> dict[str, Any]:
     """`{"error": {"code", "message", "hint", "details"}}` (hint and details only when there
     are some): what `--json` prints and what the server answers. `t` is a Translator."""

@@ -35,7 +35,16 @@ from .errors import (
     MercadoPagoRejectedError,
     MercadoPagoUnavailableError,
 )
-from .models import MerchantOrder, MpOrder, MpOrderPayment, MpOrderRefund, Payment, Preference
+from .models import (
+    Chargeback,
+    MerchantOrder,
+    MpOrder,
+    MpOrderPayment,
+    MpOrderRefund,
+    Payment,
+    Preference,
+    Refund,
+)
 
 SDK_BASE_URL = "https://api.mercadopago.com"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -232,6 +241,8 @@ class MercadoPagoGateway:
         self._payments = sdk.payment()
         self._merchant_orders = sdk.merchant_order()
         self._preferences = sdk.preference()
+        self._refunds = sdk.refund()
+        self._chargebacks = sdk.chargeback()
         self._users = sdk.user()
         self._orders = sdk.order()  # the Orders API, beta in the SDK (research mp-wave2 §5.5)
 
@@ -244,6 +255,25 @@ class MercadoPagoGateway:
     def get_merchant_order(self, merchant_order_id: str) -> MerchantOrder:
         order_id = resource_id(merchant_order_id)
         return parse_merchant_order(_checked(self._merchant_orders.get(order_id)))
+
+    def get_chargeback(self, chargeback_id: str) -> Chargeback:
+        return parse_chargeback(_checked(self._chargebacks.get(resource_id(chargeback_id))))
+
+    def refund_payment(self, payment_id: str, body: dict[str, Any] | None, key: str) -> Refund:
+        """POST /v1/payments/{id}/refunds: no body refunds what is left; `{"amount": n}` a
+        part. `key` is sent once, as the lower-case `x-idempotency-key` (research §0.4)."""
+        answer = self._refunds.create(
+            resource_id(payment_id), body, request_options=_idempotent(key)
+        )
+        return parse_refund(_checked(answer), payment_id)
+
+    def update_payment(self, payment_id: str, body: dict[str, Any], key: str) -> Payment:
+        """PUT /v1/payments/{id}: `{"status": "cancelled"}` cancels, `{"capture": true}`
+        captures (research §2)."""
+        answer = self._payments.update(
+            resource_id(payment_id), body, request_options=_idempotent(key)
+        )
+        return parse_payment(_checked(answer))
 
     def create_preference(self, request: PreferenceRequest) -> Preference:
         return parse_preference(_checked(self._preferences.create(_preference_body(request))))
@@ -405,6 +435,12 @@ def build_gateway(
     return MercadoPagoGateway(sdk, clients)
 
 
+def _idempotent(key: str) -> Any:
+    from mercadopago.config import RequestOptions
+
+    return RequestOptions(custom_headers={"x-idempotency-key": key}, max_retries=0)
+
+
 def _checked(result: Mapping[str, Any]) -> Any:
     """The response body of a successful call; otherwise the matching project error."""
     status = result["status"]
@@ -485,7 +521,67 @@ def parse_payment(data: Any) -> Payment:
         date_last_updated=_date(data.get("date_last_updated")),
         date_approved=_date(data.get("date_approved")),
         raw=data,
+        refunded_amount=_amount(data.get("transaction_amount_refunded")),
+        refunds=_refunds(data.get("refunds"), str(data.get("id"))),
     )
+
+
+def _refunds(value: Any, payment_id: str) -> tuple[Refund, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(parse_refund(item, payment_id) for item in value)
+
+
+def parse_refund(data: Any, payment_id: str) -> Refund:
+    if not isinstance(data, dict):
+        raise _malformed("refund")
+    amount = _amount(data.get("amount"))
+    if amount is None:
+        raise _malformed("refund without an amount")
+    source = data.get("source")
+    return Refund(
+        id=_id(data.get("id"), "refund"),
+        payment_id=str(data.get("payment_id") or payment_id),
+        amount=amount,
+        status=str(data.get("status") or "approved"),
+        source_type=source.get("type") if isinstance(source, dict) else None,
+        date_created=_date(data.get("date_created")),
+        raw=data,
+    )
+
+
+def parse_chargeback(data: Any) -> Chargeback:
+    """Mercado Pago's documented shape; the older reference sample sends `"108.43"` and
+    `"true"` as strings, and the SDKs' own mocks (`payment_id`, `status`) are wrong."""
+    if not isinstance(data, dict):
+        raise _malformed("chargeback")
+    listed = data.get("payments")
+    payments: list[Any] = listed if isinstance(listed, list) else []
+    if not payments and data.get("payment_id") is not None:
+        payments = [data["payment_id"]]
+    return Chargeback(
+        id=_id(data.get("id"), "chargeback"),
+        payment_ids=tuple(_id(item, "payment") for item in payments),
+        amount=_amount(data.get("amount")),
+        currency=data.get("currency") or data.get("currency_id"),
+        coverage_applied=_flag(data.get("coverage_applied")),
+        coverage_eligible=_flag(data.get("coverage_elegible", data.get("coverage_eligible"))),
+        documentation_required=bool(_flag(data.get("documentation_required"))),
+        documentation_status=data.get("documentation_status"),
+        documentation_deadline=_date(data.get("date_documentation_deadline")),
+        date_created=_date(data.get("date_created")),
+        date_last_updated=_date(data.get("date_last_updated")),
+        live_mode=_flag(data.get("live_mode")),
+        raw=data,
+    )
+
+
+def _flag(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise _malformed(f"not a boolean: {value!r}")
 
 
 def parse_merchant_order(data: Any) -> MerchantOrder:

@@ -50,7 +50,7 @@ class ReceivedVia(StrEnum):
 # Kinds stored as text and read back as plain strings: Literal, so a row is its type as it is.
 NotificationKind = Literal["webhook", "ipn"]
 OrderSource = Literal["local", "mercadopago"]
-PaymentSource = Literal["webhook", "reconcile", "replay"]
+PaymentSource = Literal["webhook", "reconcile", "replay", "action"]
 Resolution = Literal["replayed", "discarded"]
 RunStatus = Literal["ok", "partial", "failed"]
 
@@ -134,6 +134,8 @@ class Payment:
     date_last_updated: datetime | None
     date_approved: datetime | None
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    refunded_amount: Decimal | None = None  # transaction_amount_refunded, as Mercado Pago says
+    refunds: tuple[Refund, ...] = ()
 
 
 @dataclass(slots=True, frozen=True)
@@ -185,6 +187,7 @@ class PaymentLog:
     source: PaymentSource
     recorded_at: datetime
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    refunded_amount: Decimal | None = None
 
 
 @dataclass(slots=True)
@@ -241,6 +244,104 @@ def to_jsonable(value: Any) -> Any:
 
 def dump_json(value: Any, **kwargs: Any) -> str:
     return json.dumps(to_jsonable(value), ensure_ascii=False, **kwargs)
+
+
+@dataclass(slots=True, frozen=True)
+class Refund:
+    """One refund of a payment, recorded once under Mercado Pago's refund id."""
+
+    id: str
+    payment_id: str
+    amount: Decimal
+    status: str  # approved | in_process | rejected
+    source_type: str | None  # who asked: collector, operator, admin...
+    date_created: datetime | None
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+
+@dataclass(slots=True, frozen=True)
+class Chargeback:
+    """A chargeback as GET /v1/chargebacks/{id} documents it (`payments` is a list; amounts
+    and booleans sometimes arrive as strings); the id is 18 digits and stays a string."""
+
+    id: str
+    payment_ids: tuple[str, ...]
+    amount: Decimal | None
+    currency: str | None
+    coverage_applied: bool | None  # None until resolved; True: decided for the seller
+    coverage_eligible: bool | None
+    documentation_required: bool
+    documentation_status: str | None
+    documentation_deadline: datetime | None
+    date_created: datetime | None
+    date_last_updated: datetime | None
+    live_mode: bool | None
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+
+ActionKind = Literal["refund", "cancel", "capture"]
+
+
+@dataclass(slots=True, frozen=True)
+class Refusal:
+    """Why a write is not sent: a catalog key and its parameters (nothing was written)."""
+
+    message_key: str
+    params: dict[str, Any]
+
+
+@dataclass(slots=True, frozen=True)
+class ActionPlan:
+    """One write, decided and keyed, ready to be stored and sent."""
+
+    kind: ActionKind
+    payment_id: str
+    order_id: str | None
+    amount: Decimal | None  # what the operator asked for; None = the whole (remaining) amount
+    effective_amount: Decimal | None  # what moves: the amount, or the remainder for a full refund
+    currency: str | None
+    body: dict[str, Any] | None  # None: no body at all (a full refund)
+    key: str
+    warning: Refusal | None = None
+
+
+ChargebackOutcome = Literal["open", "lost", "covered"]
+
+
+@dataclass(slots=True, frozen=True)
+class LedgerRefund:
+    """A refund as the ledger holds it: once per Mercado Pago refund id, with its order."""
+
+    id: str
+    payment_id: str
+    order_id: str | None
+    amount: Decimal
+    status: str
+    source_type: str | None
+    date_created: datetime | None
+    first_seen_at: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class LedgerChargeback:
+    """A chargeback as the ledger holds it: once per chargeback id, with its order and how it
+    ended (open until Mercado Pago decides; covered: decided for the shop; lost: against it)."""
+
+    id: str
+    payment_id: str | None
+    order_id: str | None
+    amount: Decimal | None
+    currency: str | None
+    outcome: ChargebackOutcome
+    coverage_applied: bool | None
+    documentation_required: bool
+    documentation_status: str | None
+    documentation_deadline: datetime | None
+    date_created: datetime | None
+    date_last_updated: datetime | None
+    first_seen_at: datetime
+    updated_at: datetime
+    alerted_at: datetime | None
 
 
 MpOrderType = Literal["online", "qr", "point"]

@@ -35,6 +35,10 @@ _MAX_NUMERIC_ID = 10**128  # as many digits as _ID_PATTERN allows characters
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "x-api-key"})
 QUERY_PSEUDO_HEADER = ":query"
 _NOTIFICATION_PARAMETERS = frozenset({"data.id", "type", "topic", "id"})
+# A merchant order changes many times and each change is announced with the same `id` and
+# action `update`: such notifications coalesce only while one is pending (like IPN), so a
+# later change is never mistaken for an old delivery.
+MERCHANT_ORDER_WEBHOOK_TOPICS = frozenset({"topic_merchant_order_wh"})
 
 
 class InvalidNotificationError(ValidationError):
@@ -128,20 +132,15 @@ def _webhook(
     body: dict[str, Any], query: dict[str, str], headers: dict[str, str], text: str
 ) -> Notification:
     topic = _topic(body.get("type") or query.get("type"))
-    action = _optional_text(body.get("action"), "action")
+    action = _action(body)
     data = body.get("data")
     if data is not None and not isinstance(data, dict):
         raise InvalidNotificationError("data is not an object")
-    body_id = (data or {}).get("id")
-    if body_id not in (None, ""):
-        _scalar_id(body_id, "data.id")  # a hostile one is refused wherever the id is taken from
-    # Mercado Pago signs the query's data.id (ingest._signed_data_id), so that one names the
-    # resource: a body naming another cannot ride on a signature made for the query's.
-    data_id = query.get("data.id") or body_id
-    resource_id = _scalar_id(data_id, "data.id") if data_id not in (None, "") else None
+    resource_id = _webhook_resource(topic, body, data or {}, query)
     notification_id = body.get("id")
-    if notification_id in (None, ""):
+    if notification_id in (None, "") or topic in MERCHANT_ORDER_WEBHOOK_TOPICS:
         key = _coalesce_key(topic, action, resource_id)
+        notification_id = None
     else:
         notification_id = _scalar_id(notification_id, "id")
         key = PERMANENT_KEY_PREFIX + "|".join(
@@ -159,6 +158,34 @@ def _webhook(
         payload=text,
         headers=headers,
     )
+
+
+def _webhook_resource(
+    topic: str, body: dict[str, Any], data: dict[str, Any], query: dict[str, str]
+) -> str | None:
+    """Which resource the notification names. Mercado Pago signs the query's data.id
+    (ingest._signed_data_id), so that one wins: a body naming another cannot ride on a
+    signature made for the query's. A merchant-order Webhooks body has no data.id at all: its
+    top-level `id` is the merchant order's (research mp-wave2.md §6.3), and its `data` is
+    never read for an id."""
+    body_id = None if topic in MERCHANT_ORDER_WEBHOOK_TOPICS else data.get("id")
+    if body_id not in (None, ""):
+        _scalar_id(body_id, "data.id")  # a hostile one is refused wherever the id is taken from
+    if topic in MERCHANT_ORDER_WEBHOOK_TOPICS:
+        body_id = body.get("id")
+    data_id = query.get("data.id") or body_id
+    return _scalar_id(data_id, "data.id") if data_id not in (None, "") else None
+
+
+def _action(body: dict[str, Any]) -> str | None:
+    """`action`, or a chargeback notification's `actions` array (it has no `action`)."""
+    actions = body.get("actions")
+    if "action" in body or actions is None:
+        return _optional_text(body.get("action"), "action")
+    if not isinstance(actions, list) or len(actions) > 16:
+        raise InvalidNotificationError("actions is not a short list")
+    names = [_optional_text(item, "actions") for item in actions]
+    return ",".join(name for name in names if name) or None
 
 
 def _from_query(query: dict[str, str], headers: dict[str, str]) -> Notification:

@@ -2,19 +2,65 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from .clock import Clock
 from .durations import parse_since
 from .errors import NotFoundError, ValidationError
-from .models import Order, OrderStatus, PaymentLog
+from .models import (
+    ChargebackOutcome,
+    LedgerChargeback,
+    LedgerRefund,
+    Order,
+    OrderStatus,
+    PaymentLog,
+)
 from .store.base import OrderFilter, Store
+
+
+@dataclass(slots=True, frozen=True)
+class OrderMoney:
+    """An order's money, derived from the ledger (never a counter bumped per event)."""
+
+    refunded: Decimal
+    remaining: Decimal | None  # amount - refunded; None when the order has no amount
+    refunds: int
+    chargeback: ChargebackOutcome | None  # the latest case's outcome, if any
 
 
 @dataclass(slots=True, frozen=True)
 class OrderDetail:
     order: Order
     payments: list[PaymentLog]
+    money: OrderMoney
+    refunds: list[LedgerRefund]
+    chargebacks: list[LedgerChargeback]
+
+
+def money_of(
+    order: Order, refunds: Sequence[LedgerRefund], chargebacks: Sequence[LedgerChargeback]
+) -> OrderMoney:
+    approved = [refund for refund in refunds if refund.status == "approved"]
+    refunded = sum((refund.amount for refund in approved), Decimal(0))
+    remaining = order.amount - refunded if order.amount is not None else None
+    latest = chargebacks[0].outcome if chargebacks else None
+    return OrderMoney(refunded, remaining, len(approved), latest)
+
+
+def orders_money(store: Store, orders: Sequence[Order]) -> dict[str, OrderMoney]:
+    """The money of listed orders: one ledger read for all of them."""
+    refunds = store.refunds_for_orders([order.id for order in orders])
+    by_order: dict[str, list[LedgerRefund]] = {}
+    for refund in refunds:
+        by_order.setdefault(refund.order_id or "", []).append(refund)
+    disputed = [order for order in orders if "chargeback" in order.status]
+    cases = {order.id: store.list_chargebacks(order_id=order.id, limit=1) for order in disputed}
+    return {
+        order.id: money_of(order, by_order.get(order.id, []), cases.get(order.id, []))
+        for order in orders
+    }
 
 
 def list_orders(
@@ -35,4 +81,7 @@ def order_detail(store: Store, order_id: str) -> OrderDetail:
     order = store.get_order(order_id)
     if order is None:
         raise NotFoundError("error.order_not_found", order_id=order_id)
-    return OrderDetail(order, store.payment_logs_for_order(order_id))
+    refunds = store.refunds_for_orders([order_id])
+    chargebacks = store.list_chargebacks(order_id=order_id)
+    money = money_of(order, refunds, chargebacks)
+    return OrderDetail(order, store.payment_logs_for_order(order_id), money, refunds, chargebacks)

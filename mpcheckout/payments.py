@@ -1,10 +1,13 @@
 """How a Mercado Pago payment state changes a local order. Pure: the store calls `decide` inside
 its transaction, with the order as it is there, so the read-decide-write is atomic.
 
-Rules (DESIGN.md, pipeline step 4):
-- status mapping: approved/authorized -> paid; pending/in_process -> pending; in_mediation ->
-  disputed; rejected -> rejected; cancelled -> cancelled; refunded -> refunded; charged_back ->
-  charged_back.
+Rules (DESIGN.md, pipeline step 4 and "Money"):
+- status mapping (`order_state_for`): approved/authorized -> paid, but approved with detail
+  partially_refunded -> partially_refunded; pending/in_process -> pending; in_mediation ->
+  disputed; rejected -> rejected; cancelled -> cancelled; refunded -> refunded;
+  charged_back/in_process|settled|reimbursed -> chargeback_open|lost|covered. A status or
+  detail not in the table keeps the order as it is and says so (Outcome.UNKNOWN): never a guess.
+- a payment state is applied once: its key is status, detail and refunded amount together.
 - a state older (`date_last_updated`) than what the order already reflects changes nothing;
 - an approved payment whose amount or currency differs from the order's is `amount_mismatch`;
 - a payment whose `external_reference` matches no order creates one (source `mercadopago`).
@@ -19,8 +22,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from .models import Order, OrderStatus, Payment
+from .models import Chargeback, ChargebackOutcome, Order, OrderStatus, Payment, Refund
 
+# Status -> order state; a status whose meaning hangs on its detail maps through DETAILED.
+# Mercado Pago's status table (research mp-wave2.md §1.3, §3.3, §7.10).
 ORDER_STATUS_BY_PAYMENT_STATUS: dict[str, OrderStatus] = {
     "approved": OrderStatus.PAID,
     "authorized": OrderStatus.PAID,
@@ -30,19 +35,48 @@ ORDER_STATUS_BY_PAYMENT_STATUS: dict[str, OrderStatus] = {
     "rejected": OrderStatus.REJECTED,
     "cancelled": OrderStatus.CANCELLED,
     "refunded": OrderStatus.REFUNDED,
-    "charged_back": OrderStatus.CHARGED_BACK,
+}
+DETAILED: dict[tuple[str, str], OrderStatus] = {
+    ("approved", "partially_refunded"): OrderStatus.PARTIALLY_REFUNDED,
+    ("charged_back", "in_process"): OrderStatus.CHARGEBACK_OPEN,
+    ("charged_back", "settled"): OrderStatus.CHARGEBACK_LOST,
+    ("charged_back", "reimbursed"): OrderStatus.CHARGEBACK_COVERED,
 }
 
 # States in which the order's money has moved; only the payment that moved it may change them.
 SETTLED = frozenset(
     {
         OrderStatus.PAID,
+        OrderStatus.PARTIALLY_REFUNDED,
         OrderStatus.REFUNDED,
+        OrderStatus.CHARGEBACK_OPEN,
+        OrderStatus.CHARGEBACK_LOST,
+        OrderStatus.CHARGEBACK_COVERED,
         OrderStatus.CHARGED_BACK,
         OrderStatus.DISPUTED,
         OrderStatus.AMOUNT_MISMATCH,
     }
 )
+# An order in these is paid for: its amount must match the payment's.
+MONEY_RECEIVED = frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED})
+
+
+def order_state_for(status: str, detail: str | None) -> OrderStatus | None:
+    """The order state a payment's status and detail mean, or None when mpcheckout does not
+    know what they mean (a new status or detail): the order then keeps its state."""
+    detailed = DETAILED.get((status, detail or ""))
+    if detailed is not None:
+        return detailed
+    if status == "charged_back":
+        return None  # the outcome is in the detail; an unknown one is not guessed
+    return ORDER_STATUS_BY_PAYMENT_STATUS.get(status)
+
+
+def payment_state_key(payment: Payment) -> str:
+    """A payment's whole observable money state: what makes an observation new. Two partial
+    refunds leave status and detail alone but move the refunded amount."""
+    refunded = payment.refunded_amount or 0
+    return f"{payment.status}|{payment.status_detail or ''}|{refunded:.2f}"
 
 
 class Outcome(StrEnum):
@@ -51,7 +85,8 @@ class Outcome(StrEnum):
     MISMATCH = "mismatch"  # logged, order flagged amount_mismatch
     KEPT = "kept"  # logged, order left as it is (another payment settled it, or it is newer)
     STALE = "stale"  # an older state of the payment the order reflects: nothing written
-    DUPLICATE = "duplicate"  # this (payment, status) was applied before: nothing written
+    DUPLICATE = "duplicate"  # this payment state was applied before: nothing written
+    UNKNOWN = "unknown"  # logged; a status/detail mpcheckout does not know: order kept
 
 
 @dataclass(slots=True, frozen=True)
@@ -75,10 +110,12 @@ def decide(order: Order | None, payment: Payment, now: datetime) -> Decision:
         return _create(payment, now)
     if order.payment_id == payment.id and _older(payment, order):
         return Decision(Outcome.STALE, None)
-    target = ORDER_STATUS_BY_PAYMENT_STATUS.get(payment.status)
-    if target is None or _older(payment, order) or _settled_by_other(order, payment, target):
+    target = order_state_for(payment.status, payment.status_detail)
+    if target is None:
+        return Decision(Outcome.UNKNOWN, None)
+    if _older(payment, order) or _settled_by_other(order, payment, target):
         return Decision(Outcome.KEPT, None)
-    if target == OrderStatus.PAID and _mismatch(order, payment):
+    if target in MONEY_RECEIVED and _mismatch(order, payment):
         return Decision(Outcome.MISMATCH, _moved(order, payment, OrderStatus.AMOUNT_MISMATCH, now))
     return Decision(Outcome.APPLIED, _moved(order, payment, target, now))
 
@@ -91,6 +128,7 @@ class BatchDecision:
     logged: tuple[Payment, ...]  # the payment states to log, in batch order
     orders: dict[str, Order]  # the order rows to write, by id, in order of first change
     created: frozenset[str]  # the ids among `orders` that are not stored yet
+    refunds: tuple[tuple[Refund, str], ...] = ()  # each logged state's refunds, with its order
 
 
 def decide_batch(
@@ -102,32 +140,44 @@ def decide_batch(
     decide: Callable[[Order | None, Payment, datetime], Decision] = decide,
 ) -> BatchDecision:
     """`decide` over a batch as one transaction sees it: `orders` and `logged` (payment id,
-    status) are what is stored; a later payment sees what an earlier one did to its order, and
-    a state already logged, stored or earlier in the batch, is a duplicate."""
+    state key) are what is stored; a later payment sees what an earlier one did to its order,
+    and a state already logged, stored or earlier in the batch, is a duplicate. The refunds a
+    logged state lists go to the ledger with the state's order."""
     current, seen = dict(orders), set(logged)
     outcomes: list[Outcome] = []
     logs: list[Payment] = []
     changed: dict[str, Order] = {}
     created: set[str] = set()
+    refunds: list[tuple[Refund, str]] = []
     for payment in payments:
-        if (payment.id, payment.status) in seen:
+        state = (payment.id, payment_state_key(payment))
+        if state in seen:
             outcomes.append(Outcome.DUPLICATE)
             continue
         order_id = order_id_for(payment)
         decision = decide(current.get(order_id), payment, now)
         outcomes.append(decision.outcome)
         if decision.logs_payment:
-            seen.add((payment.id, payment.status))
+            seen.add(state)
             logs.append(payment)
+            refunds.extend((refund, order_id) for refund in payment.refunds)
         if decision.order is not None:
             current[order_id] = changed[order_id] = decision.order
             if decision.order_is_new:
                 created.add(order_id)
-    return BatchDecision(tuple(outcomes), tuple(logs), changed, frozenset(created))
+    return BatchDecision(tuple(outcomes), tuple(logs), changed, frozenset(created), tuple(refunds))
+
+
+def chargeback_outcome(chargeback: Chargeback) -> ChargebackOutcome:
+    """`coverage_applied` is null until Mercado Pago decides; true: for the seller (the money
+    comes back), false: against (research mp-wave2.md §3.1)."""
+    if chargeback.coverage_applied is None:
+        return "open"
+    return "covered" if chargeback.coverage_applied else "lost"
 
 
 def _create(payment: Payment, now: datetime) -> Decision:
-    target = ORDER_STATUS_BY_PAYMENT_STATUS.get(payment.status, OrderStatus.PENDING)
+    target = order_state_for(payment.status, payment.status_detail) or OrderStatus.PENDING
     blank = Order(
         id=order_id_for(payment),
         status=OrderStatus.PENDING,
@@ -148,7 +198,7 @@ def _older(payment: Payment, order: Order) -> bool:
 def _settled_by_other(order: Order, payment: Payment, target: OrderStatus) -> bool:
     if order.payment_id is None or order.payment_id == payment.id:
         return False
-    if order.status == OrderStatus.AMOUNT_MISMATCH and target == OrderStatus.PAID:
+    if order.status == OrderStatus.AMOUNT_MISMATCH and target in MONEY_RECEIVED:
         return False  # a correct second payment may settle an order the first one got wrong
     return order.status in SETTLED
 
@@ -163,7 +213,7 @@ def _mismatch(order: Order, payment: Payment) -> bool:
 
 def _moved(order: Order, payment: Payment, status: OrderStatus, now: datetime) -> Order:
     paid_at = order.paid_at
-    if status == OrderStatus.PAID and paid_at is None:
+    if status in MONEY_RECEIVED and paid_at is None:
         paid_at = payment.date_approved or now
     return replace(
         order,

@@ -25,7 +25,7 @@ from .alerts import AlertOutcome, run_alerts
 from .clock import Clock
 from .config import QueueSettings, Settings
 from .errors import ExternalServiceError, MercadoPagoUnavailableError
-from .models import ClaimedEvent, MerchantOrder, Payment, ReceivedVia
+from .models import Chargeback, ClaimedEvent, MerchantOrder, Payment, ReceivedVia
 from .payments import decide, order_id_for
 from .retry import RetryPolicy
 from .store.base import EventOutcome, PaymentRules, Store
@@ -33,6 +33,7 @@ from .store.base import EventOutcome, PaymentRules, Store
 RULES = PaymentRules(order_id_for=order_id_for, decide=decide)
 PAYMENT_TOPICS = frozenset({"payment", "payments"})
 MERCHANT_ORDER_TOPICS = frozenset({"merchant_order", "topic_merchant_order_wh"})
+CHARGEBACK_TOPICS = frozenset({"chargebacks", "topic_chargebacks_wh"})
 
 
 class PaymentSource(Protocol):
@@ -41,6 +42,17 @@ class PaymentSource(Protocol):
     def get_payment(self, payment_id: str) -> Payment: ...
 
     def get_merchant_order(self, merchant_order_id: str) -> MerchantOrder: ...
+
+    def get_chargeback(self, chargeback_id: str) -> Chargeback: ...
+
+
+@dataclass(slots=True, frozen=True)
+class Fetched:
+    """What one event's resource turned out to be, fetched fresh from Mercado Pago."""
+
+    payments: tuple[Payment, ...] = ()
+    chargebacks: tuple[Chargeback, ...] = ()
+    note: str | None = None
 
 
 @dataclass(slots=True)
@@ -125,22 +137,33 @@ class Processor:
         """The event's outcome, and whether Mercado Pago could not be reached at all."""
         source = "replay" if event.received_via == ReceivedVia.REPLAY else "webhook"
         try:
-            payments, note = self._fetch(event)
+            fetched = self._fetch(event)
         except Exception as exc:  # every failure is decided by the policy, none escapes
             unreachable = isinstance(exc, MercadoPagoUnavailableError) and exc.status is None
             return self._failed(event, exc), unreachable
-        outcome = EventOutcome(event.id, "completed", payments=payments, note=note, source=source)
+        outcome = EventOutcome(
+            event.id,
+            "completed",
+            payments=fetched.payments,
+            chargebacks=fetched.chargebacks,
+            note=fetched.note,
+            source=source,
+        )
         return outcome, False
 
-    def _fetch(self, event: ClaimedEvent) -> tuple[tuple[Payment, ...], str | None]:
+    def _fetch(self, event: ClaimedEvent) -> Fetched:
         if event.topic in PAYMENT_TOPICS:
-            return (self.gateway.get_payment(self._resource(event)),), None
+            return Fetched((self.gateway.get_payment(self._resource(event)),))
         if event.topic in MERCHANT_ORDER_TOPICS:
             order = self.gateway.get_merchant_order(self._resource(event))
             payments = tuple(self.gateway.get_payment(pid) for pid in order.payment_ids)
             note = None if payments else f"merchant order {order.id} has no payments yet"
-            return payments, note
-        return (), f"topic {event.topic} is not acted on"
+            return Fetched(payments, note=note)
+        if event.topic in CHARGEBACK_TOPICS:
+            chargeback = self.gateway.get_chargeback(self._resource(event))
+            payments = tuple(self.gateway.get_payment(pid) for pid in chargeback.payment_ids)
+            return Fetched(payments, (chargeback,))
+        return Fetched(note=f"topic {event.topic} is not acted on")
 
     @staticmethod
     def _resource(event: ClaimedEvent) -> str:

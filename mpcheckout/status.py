@@ -12,17 +12,22 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 
 from .clock import Clock
 from .config import HealthSettings, ReconcileSettings
 from .durations import parse_duration
-from .models import ReconcileRun
+from .models import LedgerChargeback, ReconcileRun
 from .store.base import QueueSnapshot, Store
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
 RECENT_RUNS = 20
+OPEN_CHARGEBACKS_READ = 1000
+# Mercado Pago allows 10 days to send a chargeback's documentation (7 in Chile): under 3 left,
+# a person must act today (research mp-wave2.md §3.1).
+DOCUMENTATION_URGENT = timedelta(days=3)
 
 
 class Health(StrEnum):
@@ -67,6 +72,25 @@ class ReconcileStatus:
     duration_seconds: float | None
 
 
+@dataclass(slots=True, frozen=True)
+class RefundedMoney:
+    currency: str
+    refunds: int
+    total: Decimal
+
+
+@dataclass(slots=True)
+class MoneyStatus:
+    refunded: list[RefundedMoney]
+    partially_refunded_orders: int
+    refunded_orders: int
+    chargebacks_open: int
+    chargebacks_lost_orders: int
+    chargebacks_covered_orders: int
+    documentation_required: int  # open chargebacks whose documentation Mercado Pago awaits
+    next_documentation_deadline: datetime | None
+
+
 @dataclass(slots=True)
 class StatusReport:
     generated_at: datetime
@@ -77,6 +101,7 @@ class StatusReport:
     orders: dict[str, int]
     amount_mismatches: int
     stale_pending_orders: int
+    money: MoneyStatus
     notes: list[str] = field(default_factory=list)
 
 
@@ -89,8 +114,10 @@ def build_status(
     reconcile_status = _reconcile_status(runs, parse_duration(reconcile.interval))
     orders = store.order_counts()
     stale = len(store.stale_pending_orders(now - parse_duration(reconcile.stale_after), 1000))
+    money = _money_status(store, orders)
     checks = _checks(queue, reconcile_status, health, now)
     checks += _order_checks(orders, stale)
+    checks.append(_chargeback_check(money, now))
     verdict = max((check.health for check in checks), key=_severity, default=Health.GREEN)
     return StatusReport(
         now,
@@ -101,7 +128,42 @@ def build_status(
         orders,
         orders.get("amount_mismatch", 0),
         stale,
+        money,
     )
+
+
+def _money_status(store: Store, orders: dict[str, int]) -> MoneyStatus:
+    refunded = [
+        RefundedMoney(currency, count, total)
+        for currency, (count, total) in sorted(store.refunded_totals().items())
+    ]
+    open_cases = store.list_chargebacks(open_only=True, limit=OPEN_CHARGEBACKS_READ)
+    awaiting = [case for case in open_cases if _awaits_documentation(case)]
+    deadlines = [case.documentation_deadline for case in awaiting if case.documentation_deadline]
+    return MoneyStatus(
+        refunded=refunded,
+        partially_refunded_orders=orders.get("partially_refunded", 0),
+        refunded_orders=orders.get("refunded", 0),
+        chargebacks_open=len(open_cases),
+        chargebacks_lost_orders=orders.get("chargeback_lost", 0),
+        chargebacks_covered_orders=orders.get("chargeback_covered", 0),
+        documentation_required=len(awaiting),
+        next_documentation_deadline=min(deadlines, default=None),
+    )
+
+
+def _awaits_documentation(case: LedgerChargeback) -> bool:
+    return case.documentation_required and case.documentation_status in (None, "pending")
+
+
+def _chargeback_check(money: MoneyStatus, now: datetime) -> HealthCheck:
+    """Yellow while a chargeback is open; red when its documentation is due within 3 days."""
+    deadline = money.next_documentation_deadline
+    if deadline is not None and deadline - now < DOCUMENTATION_URGENT:
+        left = round((deadline - now).total_seconds() / 86400, 1)
+        return HealthCheck("chargebacks_open", Health.RED, left, DOCUMENTATION_URGENT.days)
+    health = Health.YELLOW if money.chargebacks_open else Health.GREEN
+    return HealthCheck("chargebacks_open", health, money.chargebacks_open, 0)
 
 
 def _queue_status(snapshot: QueueSnapshot, now: datetime) -> QueueStatus:

@@ -24,7 +24,9 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "entry": ("__main__",),
     "faces": ("cli", "server"),
     "services": (
+        "actions",
         "alerts",
+        "chargebacks",
         "checkout",
         "copy",
         "dead_letters",
@@ -69,6 +71,7 @@ SIDEWAYS: dict[tuple[str, str], str] = {
     ("demo", "dead_letters"): "the demo walks the whole job through the services",
     ("doctor", "checkout"): "the notification URL checked is the one payment links carry",
     ("doctor", "runtime"): "facts are gathered through the command's store and gateway",
+    ("actions", "processor"): "a write's result is applied with the rules a webhook's is",
     ("config", "errors"): "a bad setting is a ConfigurationError",
     ("config", "i18n"): "the locale setting is checked against the catalogs",
     ("errors", "models"): "the error document renders its details as JSON",

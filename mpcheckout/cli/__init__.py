@@ -201,6 +201,8 @@ COMMANDS = {
     "serve": ("serve", "help.serve"),
     "checkout": ("checkout", "help.checkout"),
     "mp": ("mp", "help.mp"),
+    "payments": ("payments", "help.payments"),
+    "chargebacks": ("chargebacks", "help.chargebacks"),
     "sandbox": ("sandbox", "help.sandbox"),
     "demo": ("demo", "help.demo"),
     "init": ("config", "help.init"),

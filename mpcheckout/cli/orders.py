@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from ..orders import list_orders, order_detail
+from ..orders import OrderDetail, list_orders, order_detail, orders_money
 from . import output
 from .helptext import help_key as _
 from .state import state_of
@@ -30,14 +30,17 @@ def list_command(
     state = state_of(ctx)
     runtime = state.runtime
     orders = list_orders(runtime.store, runtime.clock, status=status, since=since, limit=limit)
+    money = orders_money(runtime.store, orders)
     if json_output:
-        output.emit_json({"orders": orders})
+        documents = [{**output.to_plain(o), "money": output.to_plain(money[o.id])} for o in orders]
+        output.emit_json({"orders": documents})
         return
     t = state.t
     columns = [
         "id",
         t("col.status"),
         t("col.amount"),
+        t("col.refunded"),
         t("col.payment"),
         t("col.source"),
         t("col.created"),
@@ -48,6 +51,7 @@ def list_command(
             o.id,
             t(f"order_status.{o.status}"),
             output.money(o.amount, o.currency),
+            output.money(money[o.id].refunded or None, o.currency),
             o.payment_id,
             o.source,
             output.when(o.created_at),
@@ -75,6 +79,8 @@ def show_command(
         [
             (t("col.status"), t(f"order_status.{order.status}")),
             (t("col.amount"), output.money(order.amount, order.currency)),
+            (t("col.refunded"), output.money(detail.money.refunded, order.currency)),
+            (t("col.remaining"), output.money(detail.money.remaining, order.currency)),
             (t("col.title"), order.title),
             (t("col.preference"), order.preference_id),
             (t("col.payment"), order.payment_id),
@@ -109,4 +115,39 @@ def show_command(
             for p in detail.payments
         ],
     )
-    output.show(summary, history)
+    output.show(summary, history, *_ledger_tables(detail, t))
+
+
+def _ledger_tables(detail: OrderDetail, t: Any) -> list[Any]:
+    """The order's refunds and chargebacks, when it has any."""
+    tables = []
+    if detail.refunds:
+        tables.append(_refunds_table(detail, t))
+    if detail.chargebacks:
+        columns = ["id", t("col.payment"), t("col.amount"), t("col.outcome")]
+        cases = [
+            (c.id, c.payment_id, output.money(c.amount, c.currency), _outcome(c.outcome, t))
+            for c in detail.chargebacks
+        ]
+        tables.append(output.table(t("orders.chargebacks"), columns, cases))
+    return tables
+
+
+def _refunds_table(detail: OrderDetail, t: Any) -> Any:
+    currency = detail.order.currency
+    columns = ["id", t("col.payment"), t("col.amount"), t("col.status"), t("col.created")]
+    rows = [
+        (
+            r.id,
+            r.payment_id,
+            output.money(r.amount, currency),
+            r.status,
+            output.when(r.date_created),
+        )
+        for r in detail.refunds
+    ]
+    return output.table(t("orders.refunds"), columns, rows)
+
+
+def _outcome(outcome: str, t: Any) -> str:
+    return str(t(f"chargebacks.outcome_{outcome}"))

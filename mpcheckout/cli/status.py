@@ -62,7 +62,33 @@ def _watch(current, t) -> None:
 
 
 def _renderables(report: StatusReport, t) -> list:
-    return [_health(report, t), _queue(report, t), _reconcile(report, t), _orders(report, t)]
+    return [
+        _health(report, t),
+        _queue(report, t),
+        _reconcile(report, t),
+        _orders(report, t),
+        _money(report, t),
+    ]
+
+
+def _money(report: StatusReport, t):
+    m = report.money
+    refunded = " · ".join(
+        f"{output.money(item.total, item.currency)} ({item.refunds})" for item in m.refunded
+    )
+    return output.pairs(
+        t("status.money_title"),
+        [
+            (t("status.refunded"), refunded or "0"),
+            (t("order_status.partially_refunded"), m.partially_refunded_orders),
+            (t("order_status.refunded"), m.refunded_orders),
+            (t("status.chargebacks_open"), m.chargebacks_open),
+            (t("status.documentation_required"), m.documentation_required),
+            (t("status.next_deadline"), output.when(m.next_documentation_deadline)),
+            (t("order_status.chargeback_lost"), m.chargebacks_lost_orders),
+            (t("order_status.chargeback_covered"), m.chargebacks_covered_orders),
+        ],
+    )
 
 
 def _health(report: StatusReport, t):

@@ -8,13 +8,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from ..models import (
+    ActionPlan,
+    Chargeback,
     ClaimedEvent,
     DeadLetter,
     DeadLetterReason,
     InvalidInput,
+    LedgerChargeback,
+    LedgerRefund,
     Notification,
     Order,
     Payment,
@@ -37,6 +42,9 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "webhook_rejections": ("hour", "reason"),
     "alert_state": ("condition",),
     "meta": ("key",),
+    "refunds": ("id",),
+    "chargebacks": ("id",),
+    "mp_actions": ("idempotency_key",),
 }
 TABLES = tuple(PRIMARY_KEYS)
 
@@ -99,6 +107,7 @@ class EventOutcome:
     event_id: int
     kind: OutcomeKind
     payments: tuple[Payment, ...] = ()
+    chargebacks: tuple[Chargeback, ...] = ()  # recorded with the order of the payment disputed
     error: str | None = None
     next_attempt_at: datetime | None = None
     dead_reason: DeadLetterReason | None = None
@@ -382,6 +391,50 @@ class Store(Protocol):
 
     def count_rows(self, table: str) -> int:
         """Number of rows in a table."""
+
+    # -- the money ledger --------------------------------------------------------------------
+    # Refunds are written by `apply_payments`/`commit_outcomes` from each applied payment state
+    # (once per refund id); chargebacks by `commit_outcomes` from each completed outcome (once
+    # per chargeback id, a later state replacing an earlier one, never the reverse).
+    def refunds_for_orders(self, order_ids: Sequence[str]) -> list[LedgerRefund]:
+        """The refunds of these orders, oldest first. Empty list when there are none."""
+
+    def refunded_totals(self) -> dict[str, tuple[int, Decimal]]:
+        """Approved refunds by their order's currency ("" when unknown): how many, and their
+        exact sum. Empty dict when there are none."""
+
+    def list_chargebacks(
+        self, *, open_only: bool = False, order_id: str | None = None, limit: int = 100
+    ) -> list[LedgerChargeback]:
+        """Chargebacks, newest first; only undecided ones with `open_only`."""
+
+    def get_chargeback(self, chargeback_id: str) -> LedgerChargeback | None:
+        """One chargeback by its id, or None."""
+
+    def chargebacks_to_alert(self, limit: int) -> list[LedgerChargeback]:
+        """Chargebacks no alert has announced yet, oldest first."""
+
+    def mark_chargebacks_alerted(self, ids: Sequence[str], now: datetime) -> None:
+        """Record that these chargebacks were announced (each at most once)."""
+
+    # -- writes to Mercado Pago (actions.py) --------------------------------------------------
+    def record_action(self, plan: ActionPlan, now: datetime) -> ActionPlan:
+        """Commit a write's key before its request is sent. Atomic: a key already stored
+        counts one more attempt and keeps what was stored. Returns the stored plan."""
+
+    def find_open_action(
+        self, kind: str, payment_id: str, amount: Decimal | None
+    ) -> ActionPlan | None:
+        """The oldest write of this kind, payment and requested amount (None: the whole
+        amount) that never got a definite answer, or None."""
+
+    def finish_action(
+        self, key: str, status: str, result_id: str | None, error: str | None, now: datetime
+    ) -> None:
+        """Close a write with Mercado Pago's definite answer: "done" or "refused"."""
+
+    def note_action_attempt(self, key: str, error: str | None, now: datetime) -> None:
+        """Keep why a write's answer never came; the write stays open."""
 
     # -- doctor ------------------------------------------------------------------------------
     def event_origins(self, since: datetime, limit: int) -> EventOrigins:

@@ -18,8 +18,20 @@ from typing import Any, Protocol, TypeVar
 
 from ..clock import utc_iso
 from ..errors import StorageError, ValidationError
-from ..models import ClaimedEvent, DeadLetter, Order, Payment, PaymentLog, QueueEvent, ReconcileRun
-from ..payments import BatchDecision, decide_batch
+from ..models import (
+    ActionPlan,
+    Chargeback,
+    ClaimedEvent,
+    DeadLetter,
+    LedgerChargeback,
+    LedgerRefund,
+    Order,
+    Payment,
+    PaymentLog,
+    QueueEvent,
+    ReconcileRun,
+)
+from ..payments import BatchDecision, chargeback_outcome, decide_batch
 from .base import (
     TABLES,
     ApplyCounts,
@@ -34,15 +46,21 @@ from .base import (
     ReplayResult,
 )
 from .rows import (
+    ACTION_PLANS,
+    CHARGEBACKS,
     DEAD_LETTERS,
     ORDERS,
     PAYMENT_LOGS,
     QUEUE,
     RECONCILE_RUNS,
+    REFUNDS,
     Encoder,
     Readers,
     Row,
+    action_values,
+    chargeback_values,
     reconcile_run_values,
+    refund_values,
 )
 
 LATENCY_SAMPLE = 10_000  # latest processing latencies `status` reads
@@ -208,6 +226,9 @@ class Batch(Protocol):
     def write_outcomes(self, outcomes: list[EventOutcome], worker_id: str, now: datetime) -> None:
         """Mark events completed, pending again or dead, as their outcomes say."""
 
+    def run_many(self, sql: str, rows: Sequence[Row]) -> None:
+        """One portable statement (`?` placeholders) for each row, in this transaction."""
+
     def claim(
         self, worker_id: str, limit: int, lease_seconds: float, now: datetime
     ) -> list[ClaimedEvent]:
@@ -221,6 +242,7 @@ def apply_in(
     source: str,
     now: datetime,
     counts: ApplyCounts,
+    encode: Encoder,
 ) -> None:
     """Two reads for the whole batch, decisions in memory, then batched writes."""
     if not payments:
@@ -232,6 +254,61 @@ def apply_in(
     for outcome in decided.outcomes:
         counts.add(outcome.value)
     batch.write_applied(decided, source, now)
+    refunds = [refund_values(r, order_id, now, encode) for r, order_id in decided.refunds]
+    batch.run_many(UPSERT_REFUND_SQL, refunds)
+
+
+# A refund is recorded once under its id; a later state of it (in_process -> approved) moves
+# its status, never its first sighting.
+UPSERT_REFUND_SQL = (
+    f"INSERT INTO refunds ({REFUNDS.sql}, updated_at, raw) VALUES ({', '.join('?' * 10)}) "
+    "ON CONFLICT (id) DO UPDATE SET status = excluded.status, amount = excluded.amount, "
+    "order_id = coalesce(refunds.order_id, excluded.order_id), "
+    "updated_at = excluded.updated_at, raw = excluded.raw"
+)
+UPSERT_CHARGEBACK_SQL = (
+    f"INSERT INTO chargebacks ({', '.join(CHARGEBACKS.names[:-1])}, raw) "
+    f"VALUES ({', '.join('?' * len(CHARGEBACKS.names))}) ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(
+        f"{name} = excluded.{name}"
+        for name in CHARGEBACKS.names[1:-3]
+        if name not in ("payment_id", "order_id")
+    )
+    + ", payment_id = coalesce(excluded.payment_id, chargebacks.payment_id)"
+    + ", order_id = coalesce(excluded.order_id, chargebacks.order_id)"
+    + ", updated_at = excluded.updated_at, raw = excluded.raw"
+    # A fetch that lost the race to a later one must not turn the clock back.
+    + " WHERE excluded.date_last_updated IS NULL OR chargebacks.date_last_updated IS NULL"
+    + " OR excluded.date_last_updated >= chargebacks.date_last_updated"
+)
+
+
+def chargeback_rows(
+    outcomes: Sequence[EventOutcome], rules: PaymentRules, now: datetime, encode: Encoder
+) -> list[Row]:
+    """Each completed outcome's chargebacks, tied to the order of the payment they dispute."""
+    rows = []
+    for outcome in outcomes:
+        if outcome.kind != "completed":
+            continue
+        by_id = {payment.id: payment for payment in outcome.payments}
+        for chargeback in outcome.chargebacks:
+            rows.append(_chargeback_row(chargeback, by_id, rules, now, encode))
+    return rows
+
+
+def _chargeback_row(
+    chargeback: Chargeback,
+    payments: dict[str, Payment],
+    rules: PaymentRules,
+    now: datetime,
+    encode: Encoder,
+) -> Row:
+    payment_id = next(iter(chargeback.payment_ids), None)
+    payment = payments.get(payment_id) if payment_id else None
+    order_id = rules.order_id_for(payment) if payment is not None else None
+    outcome = chargeback_outcome(chargeback)
+    return chargeback_values(chargeback, payment_id, order_id, outcome, now, encode)
 
 
 class StoreCore:
@@ -307,7 +384,8 @@ class StoreCore:
             by_source = payments_by_source(mine)
             batch.lock_orders(rules.order_id_for(p) for ps in by_source.values() for p in ps)
             for source, payments in by_source.items():
-                apply_in(batch, payments, rules, source, now, result.applied)
+                apply_in(batch, payments, rules, source, now, result.applied, self.encode)
+            batch.run_many(UPSERT_CHARGEBACK_SQL, chargeback_rows(mine, rules, now, self.encode))
             batch.write_outcomes(mine, worker_id, now)
             if claim_limit:
                 result.claimed = batch.claim(worker_id, claim_limit, lease_seconds, now)
@@ -319,7 +397,7 @@ class StoreCore:
         counts = ApplyCounts()
         with self._batch() as batch:
             batch.lock_orders(map(rules.order_id_for, payments))
-            apply_in(batch, payments, rules, source, now, counts)
+            apply_in(batch, payments, rules, source, now, counts, self.encode)
         return counts
 
     def preview_payments(
@@ -328,7 +406,7 @@ class StoreCore:
         counts = ApplyCounts()
         with self._preview_batch() as batch:
             batch.lock_orders(map(rules.order_id_for, payments))
-            apply_in(batch, payments, rules, "reconcile", now, counts)
+            apply_in(batch, payments, rules, "reconcile", now, counts, self.encode)
         return counts
 
     def count_due_events(self, now: datetime) -> int:
@@ -501,3 +579,104 @@ class StoreCore:
     # -- copy ---------------------------------------------------------------------------------
     def count_rows(self, table: str) -> int:
         return self._count(f"SELECT count(*) FROM {known_table(table)}")
+
+    # -- the money ledger ---------------------------------------------------------------------
+    def refunds_for_orders(self, order_ids: Sequence[str]) -> list[LedgerRefund]:
+        if not order_ids:
+            return []
+        marks = ", ".join("?" * len(order_ids))
+        sql = (
+            f"SELECT {REFUNDS.sql} FROM refunds WHERE order_id IN ({marks}) "
+            "ORDER BY date_created, id"
+        )
+        return [self.records.refund(row) for row in self._rows(sql, *order_ids)]
+
+    def refunded_totals(self) -> dict[str, tuple[int, Decimal]]:
+        # Summed here, in Decimal: SQLite's sum() would go through REAL.
+        rows = self._rows(
+            "SELECT o.currency, r.amount FROM refunds AS r LEFT JOIN orders AS o "
+            "ON o.id = r.order_id WHERE r.status = 'approved'"
+        )
+        decode = self.records.decode.money
+        totals: dict[str, tuple[int, Decimal]] = {}
+        for currency, amount in rows:
+            count, total = totals.get(currency or "", (0, Decimal(0)))
+            totals[currency or ""] = (count + 1, total + (decode(amount) or Decimal(0)))
+        return totals
+
+    def list_chargebacks(
+        self, *, open_only: bool = False, order_id: str | None = None, limit: int = 100
+    ) -> list[LedgerChargeback]:
+        clauses, params = where(
+            ("outcome = ?", "open" if open_only else None), ("order_id = ?", order_id)
+        )
+        sql = (
+            f"SELECT {CHARGEBACKS.sql} FROM chargebacks {clauses} "
+            "ORDER BY first_seen_at DESC, id LIMIT ?"
+        )
+        return [self.records.chargeback(row) for row in self._rows(sql, *params, limit)]
+
+    def get_chargeback(self, chargeback_id: str) -> LedgerChargeback | None:
+        sql = f"SELECT {CHARGEBACKS.sql} FROM chargebacks WHERE id = ?"
+        return self._first(self.records.chargeback, sql, chargeback_id)
+
+    def chargebacks_to_alert(self, limit: int) -> list[LedgerChargeback]:
+        sql = (
+            f"SELECT {CHARGEBACKS.sql} FROM chargebacks WHERE alerted_at IS NULL "
+            "ORDER BY first_seen_at, id LIMIT ?"
+        )
+        return [self.records.chargeback(row) for row in self._rows(sql, limit)]
+
+    def mark_chargebacks_alerted(self, ids: Sequence[str], now: datetime) -> None:
+        for chargeback_id in ids:
+            self._change(
+                "UPDATE chargebacks SET alerted_at = ? WHERE id = ? AND alerted_at IS NULL",
+                self.encode.time(now),
+                chargeback_id,
+            )
+
+    def record_action(self, plan: ActionPlan, now: datetime) -> ActionPlan:
+        self._change(
+            "INSERT INTO mp_actions (" + ACTION_PLANS.sql + ", status, attempts, created_at, "
+            "updated_at) VALUES (" + ", ".join("?" * 12) + ") ON CONFLICT (idempotency_key) "
+            "DO UPDATE SET attempts = mp_actions.attempts + 1, updated_at = excluded.updated_at",
+            *action_values(plan, now, self.encode),
+        )
+        sql = f"SELECT {ACTION_PLANS.sql} FROM mp_actions WHERE idempotency_key = ?"
+        stored = self._first(self.records.action_plan, sql, plan.key)
+        assert stored is not None  # written just above, and never deleted
+        return stored
+
+    def find_open_action(
+        self, kind: str, payment_id: str, amount: Decimal | None
+    ) -> ActionPlan | None:
+        sql = (
+            f"SELECT {ACTION_PLANS.sql} FROM mp_actions WHERE payment_id = ? AND kind = ? "
+            "AND status = 'open' ORDER BY created_at"
+        )
+        for row in self._rows(sql, payment_id, kind):
+            plan = self.records.action_plan(row)
+            if plan.amount == amount:
+                return plan
+        return None
+
+    def finish_action(
+        self, key: str, status: str, result_id: str | None, error: str | None, now: datetime
+    ) -> None:
+        self._change(
+            "UPDATE mp_actions SET status = ?, result_id = ?, last_error = ?, updated_at = ? "
+            "WHERE idempotency_key = ?",
+            status,
+            result_id,
+            error,
+            self.encode.time(now),
+            key,
+        )
+
+    def note_action_attempt(self, key: str, error: str | None, now: datetime) -> None:
+        self._change(
+            "UPDATE mp_actions SET last_error = ?, updated_at = ? WHERE idempotency_key = ?",
+            error,
+            self.encode.time(now),
+            key,
+        )

@@ -787,7 +787,7 @@ class _PostgresBatch:
             f"SELECT {ORDERS.sql} FROM orders WHERE id = ANY(%b::text[])", (list(order_ids),)
         )
         logged = self.conn.execute(
-            "SELECT payment_id, status FROM payment_logs WHERE payment_id = ANY(%b::text[])",
+            "SELECT payment_id, state_key FROM payment_logs WHERE payment_id = ANY(%b::text[])",
             (list(payment_ids),),
         )
         by_id = {row[0]: _RECORDS.order(row) for row in orders.fetchall()}
@@ -803,6 +803,11 @@ class _PostgresBatch:
         orders = [order_values(order, _ENCODER) for order in decided.orders.values()]
         if orders:
             self.conn.execute(_UPSERT_ORDERS_SQL, _columns(orders))
+
+    def run_many(self, sql: str, rows: Sequence[Row]) -> None:
+        if rows:
+            with self.conn.cursor() as cursor:
+                cursor.executemany(_native(sql), rows)
 
     def write_outcomes(self, outcomes: list[EventOutcome], worker_id: str, now: datetime) -> None:
         done = [o for o in outcomes if o.kind == "completed"]
@@ -857,10 +862,11 @@ _COMPLETED_SQL = (
 )
 _INSERT_LOGS_SQL = (
     f"INSERT INTO payment_logs ({', '.join(PAYMENT_LOG_WRITE)}) "
-    "SELECT p, s, d, r, a, c, u, src, at, raw::jsonb FROM unnest(%b::text[], %b::text[], "
-    "%b::text[], %b::text[], %b::numeric[], %b::text[], %b::timestamptz[], %b::text[], "
-    "%b::timestamptz[], %b::text[]) AS l(p, s, d, r, a, c, u, src, at, raw) "
-    "ON CONFLICT (payment_id, status) DO NOTHING"
+    "SELECT p, s, d, r, a, c, u, src, at, raw::jsonb, refunded, k FROM unnest(%b::text[], "
+    "%b::text[], %b::text[], %b::text[], %b::numeric[], %b::text[], %b::timestamptz[], "
+    "%b::text[], %b::timestamptz[], %b::text[], %b::numeric[], %b::text[]) "
+    "AS l(p, s, d, r, a, c, u, src, at, raw, refunded, k) "
+    "ON CONFLICT (payment_id, state_key) DO NOTHING"
 )
 _UPSERT_ORDERS_SQL = (
     f"INSERT INTO orders ({ORDERS.sql}) SELECT * FROM unnest(%b::text[], %b::text[], "

@@ -15,12 +15,26 @@ from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
 from ..clock import parse_iso, utc_iso
-from ..models import DeadLetter, Order, Payment, PaymentLog, QueueEvent, ReconcileRun
+from ..models import (
+    ActionPlan,
+    Chargeback,
+    ChargebackOutcome,
+    DeadLetter,
+    LedgerChargeback,
+    LedgerRefund,
+    Order,
+    Payment,
+    PaymentLog,
+    QueueEvent,
+    ReconcileRun,
+    Refund,
+)
+from ..payments import payment_state_key
 
 R = TypeVar("R")
 # How a stored value is decoded: a time, money, a flag, a JSON object or list (empty when
 # absent). Columns not named in `kinds` read back as they are.
-Kind = Literal["time", "money", "flag", "object", "list"]
+Kind = Literal["time", "money", "flag", "object", "list", "json"]
 Row = tuple[Any, ...]
 
 
@@ -137,10 +151,12 @@ PAYMENT_LOGS = Columns(
         "source",
         "recorded_at",
         "raw",
+        "refunded_amount",
     ),
     record=PaymentLog,
     kinds={
         "amount": "money",
+        "refunded_amount": "money",
         "date_last_updated": "time",
         "recorded_at": "time",
         "raw": "object",
@@ -164,8 +180,69 @@ RECONCILE_RUNS = Columns(
     record=ReconcileRun,
     kinds={"started_at": "time", "finished_at": "time", "details": "object"},
 )
+REFUNDS = Columns(
+    names=(
+        "id",
+        "payment_id",
+        "order_id",
+        "amount",
+        "status",
+        "source_type",
+        "date_created",
+        "first_seen_at",
+    ),
+    record=LedgerRefund,
+    kinds={"amount": "money", "date_created": "time", "first_seen_at": "time"},
+)
+CHARGEBACKS = Columns(
+    names=(
+        "id",
+        "payment_id",
+        "order_id",
+        "amount",
+        "currency",
+        "outcome",
+        "coverage_applied",
+        "documentation_required",
+        "documentation_status",
+        "documentation_deadline",
+        "date_created",
+        "date_last_updated",
+        "first_seen_at",
+        "updated_at",
+        "alerted_at",
+    ),
+    record=LedgerChargeback,
+    kinds={
+        "amount": "money",
+        "coverage_applied": "flag",
+        "documentation_required": "flag",
+        "documentation_deadline": "time",
+        "date_created": "time",
+        "date_last_updated": "time",
+        "first_seen_at": "time",
+        "updated_at": "time",
+        "alerted_at": "time",
+    },
+)
+# A stored write, read back as the plan that made it (its status is not part of the plan).
+ACTION_PLANS = Columns(
+    names=(
+        "kind",
+        "payment_id",
+        "order_id",
+        "requested_amount",
+        "amount",
+        "currency",
+        "body",
+        "idempotency_key",
+    ),
+    record=ActionPlan,
+    kinds={"requested_amount": "money", "amount": "money", "body": "json"},
+    fields={"requested_amount": "amount", "amount": "effective_amount", "idempotency_key": "key"},
+)
 # What a payment state writes to payment_logs (the id is the table's own).
-PAYMENT_LOG_WRITE = PAYMENT_LOGS.names[1:]
+PAYMENT_LOG_WRITE = (*PAYMENT_LOGS.names[1:], "state_key")
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +263,7 @@ class Encoder:
     money: Callable[[Decimal | None], Any]
     json: Callable[[Any], Any]
     text: Callable[[str | None], str | None]  # free text (PostgreSQL text cannot hold NUL)
+    flag: Callable[[bool | None], Any] = lambda value: value
 
 
 def unchanged(value: Any) -> Any:
@@ -217,7 +295,13 @@ def _dumps(value: Any) -> str | None:
 
 
 TEXT_DECODER = Decoder(time=parse_iso, money=_decimal, flag=_bool, json=_loads)
-TEXT_ENCODER = Encoder(time=_iso, money=_money_text, json=_dumps, text=unchanged)
+
+
+def _flag_int(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+TEXT_ENCODER = Encoder(time=_iso, money=_money_text, json=_dumps, text=unchanged, flag=_flag_int)
 NATIVE_DECODER = Decoder(time=unchanged, money=unchanged, flag=unchanged, json=unchanged)
 
 
@@ -228,6 +312,8 @@ def _converter(kind: Kind | None, decode: Decoder) -> Callable[[Any], Any]:
         return lambda value: decode.json(value) or {}
     if kind == "list":
         return lambda value: decode.json(value) or []
+    if kind == "json":
+        return decode.json
     converter: Callable[[Any], Any] = getattr(decode, kind)
     return converter
 
@@ -281,6 +367,70 @@ def payment_log_values(
         source,
         encode.time(now),
         encode.json(payment.raw) if payment.raw else None,
+        encode.money(payment.refunded_amount),
+        payment_state_key(payment),
+    )
+
+
+def refund_values(refund: Refund, order_id: str, now: datetime, encode: Encoder) -> Row:
+    """A refund's row: REFUNDS order, then updated_at and raw."""
+    return (
+        refund.id,
+        refund.payment_id,
+        order_id,
+        encode.money(refund.amount),
+        refund.status,
+        refund.source_type,
+        encode.time(refund.date_created),
+        encode.time(now),
+        encode.time(now),
+        encode.json(refund.raw) if refund.raw else None,
+    )
+
+
+def chargeback_values(
+    chargeback: Chargeback,
+    payment_id: str | None,
+    order_id: str | None,
+    outcome: ChargebackOutcome,
+    now: datetime,
+    encode: Encoder,
+) -> Row:
+    """A chargeback's row: CHARGEBACKS order up to updated_at, then raw."""
+    return (
+        chargeback.id,
+        payment_id,
+        order_id,
+        encode.money(chargeback.amount),
+        chargeback.currency,
+        outcome,
+        encode.flag(chargeback.coverage_applied),
+        encode.flag(chargeback.documentation_required),
+        chargeback.documentation_status,
+        encode.time(chargeback.documentation_deadline),
+        encode.time(chargeback.date_created),
+        encode.time(chargeback.date_last_updated),
+        encode.time(now),
+        encode.time(now),
+        encode.json(chargeback.raw) if chargeback.raw else None,
+    )
+
+
+def action_values(plan: ActionPlan, now: datetime, encode: Encoder) -> Row:
+    """A new write's row: ACTION_PLANS order, then status, attempts and the two times."""
+    return (
+        plan.kind,
+        plan.payment_id,
+        plan.order_id,
+        encode.money(plan.amount),
+        encode.money(plan.effective_amount),
+        plan.currency,
+        encode.json(plan.body),
+        plan.key,
+        "open",
+        1,
+        encode.time(now),
+        encode.time(now),
     )
 
 
@@ -311,3 +461,6 @@ class Readers:
         self.order = reader(ORDERS, decode)
         self.payment_log = reader(PAYMENT_LOGS, decode)
         self.reconcile_run = reader(RECONCILE_RUNS, decode)
+        self.refund = reader(REFUNDS, decode)
+        self.chargeback = reader(CHARGEBACKS, decode)
+        self.action_plan = reader(ACTION_PLANS, decode)

@@ -609,7 +609,7 @@ class _SqliteBatch:
             list(order_ids),
         ).fetchall()
         logged = self.conn.execute(
-            "SELECT payment_id, status FROM payment_logs "
+            "SELECT payment_id, state_key FROM payment_logs "
             f"WHERE payment_id IN ({','.join('?' * len(payment_ids))})",
             list(payment_ids),
         ).fetchall()
@@ -619,7 +619,7 @@ class _SqliteBatch:
         """Log rows, new orders, changed orders: three batched statements."""
         self.conn.executemany(
             f"INSERT INTO payment_logs ({', '.join(PAYMENT_LOG_WRITE)}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"VALUES ({', '.join('?' * len(PAYMENT_LOG_WRITE))})",
             [payment_log_values(p, source, now, TEXT_ENCODER) for p in decided.logged],
         )
         rows = {key: order_values(order, TEXT_ENCODER) for key, order in decided.orders.items()}
@@ -629,6 +629,10 @@ class _SqliteBatch:
             "WHERE id = ?",
             [(*row[1:], row[0]) for key, row in rows.items() if key not in decided.created],
         )
+
+    def run_many(self, sql: str, rows: Sequence[Row]) -> None:
+        if rows:
+            self.conn.executemany(sql, rows)
 
     def write_outcomes(self, outcomes: list[EventOutcome], worker_id: str, now: datetime) -> None:
         stamp = utc_iso(now)

@@ -172,3 +172,51 @@ def test_deeply_nested_json_is_invalid_not_a_crash():
 def test_http_capture_must_start_with_a_request_line():
     with pytest.raises(InvalidNotificationError):
         parse_http_capture("hello\nworld")
+
+
+MERCHANT_ORDER_WEBHOOK = {
+    "action": "update",
+    "application_id": "",
+    "data": {"currency_id": "ARS", "marketplace": "NONE", "status": "opened"},
+    "date_created": "2025-03-01T10:00:00.000-04:00",
+    "id": "35582153706",
+    "live_mode": True,
+    "status": "opened",
+    "type": "topic_merchant_order_wh",
+    "user_id": 1234,
+    "version": 1,
+}
+
+CHARGEBACK_WEBHOOK_BODY = (
+    b'{"actions": ["changed_case_status"], "api_version": "v1", "application_id": 5550001,'
+    b' "data": {"checkout": "PRO", "date_updated": "0001-01-01T00:00:00Z",'
+    b' "id": 234000062890459123, "payment_id": 86439942806, "product_id": "X",'
+    b' "site_id": "MLA", "transaction_intent_id": ""}, "date_created": "2025-01-01T10:00:00Z",'
+    b' "id": 99001, "live_mode": true, "type": "topic_chargebacks_wh", "user_id": 1234,'
+    b' "version": 1735725600}'
+)
+
+
+def test_a_merchant_order_webhook_names_its_order_by_the_top_level_id():
+    body = json.dumps(MERCHANT_ORDER_WEBHOOK).encode()
+    notification = parse_notification(RawRequest(body=body))
+    assert notification.topic == "topic_merchant_order_wh"
+    assert notification.resource_id == "35582153706"
+
+
+def test_a_merchant_order_webhook_prefers_the_signed_query_id():
+    body = json.dumps(MERCHANT_ORDER_WEBHOOK).encode()
+    query = "data.id=35582153706&type=topic_merchant_order_wh"
+    assert parse_notification(RawRequest(query=query, body=body)).resource_id == "35582153706"
+
+
+def test_merchant_order_updates_coalesce_only_while_pending():
+    first = parse_notification(RawRequest(body=json.dumps(MERCHANT_ORDER_WEBHOOK).encode()))
+    assert is_coalescing_key(first.dedupe_key)
+
+
+def test_a_chargeback_webhook_keeps_its_18_digit_id_exactly():
+    notification = parse_notification(RawRequest(body=CHARGEBACK_WEBHOOK_BODY))
+    assert notification.topic == "topic_chargebacks_wh"
+    assert notification.resource_id == "234000062890459123"
+    assert notification.action == "changed_case_status"
