@@ -9,11 +9,13 @@ import logging
 import threading
 
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..errors import AppError, NotFoundError, UsageError, error_document
+from ..errors import AppError, NotFoundError, StorageError, UsageError, error_document
+from ..ingest import count_rejection
 from ..processor import build_processor
 from ..runtime import worker_id
 from . import checkout, monitoring, openapi, receiver
@@ -22,6 +24,7 @@ from .responses import error_response
 
 log = logging.getLogger("mpcheckout.server")
 WEBHOOK_METHODS = ["POST", "GET"]
+CLIENT_DISCONNECTED = "client_disconnected"
 
 
 def build_app(ctx: ServerContext) -> Starlette:
@@ -41,6 +44,7 @@ def build_app(ctx: ServerContext) -> Starlette:
         lifespan=_lifespan,
         exception_handlers={
             AppError: _app_error,
+            ClientDisconnect: _client_gone,
             Exception: _unexpected,
             404: _not_found,
             405: _not_allowed,
@@ -95,6 +99,20 @@ async def _openapi(request: Request):
 
 async def _app_error(request: Request, exc: AppError):
     return error_response(exc, request.app.state.ctx.t)
+
+
+async def _client_gone(request: Request, exc: ClientDisconnect):
+    """A client that hangs up before its body is complete is ordinary traffic (scanners,
+    timeouts, flaky networks): one info line and a refusal counted under its own reason, never
+    a traceback an operator would be paged for. Nobody reads the answer."""
+    ctx: ServerContext = request.app.state.ctx
+    client = receiver.client_ip(ctx, request)
+    log.info(
+        "client disconnected before its request was complete: %s from %s", request.url.path, client
+    )
+    with contextlib.suppress(StorageError):  # counting is best effort, as for every refusal
+        await run_in_threadpool(count_rejection, ctx.store, ctx.clock, CLIENT_DISCONNECTED)
+    return Response(status_code=400)
 
 
 async def _unexpected(request: Request, exc: Exception):
