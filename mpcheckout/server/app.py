@@ -18,7 +18,7 @@ from ..errors import AppError, NotFoundError, StorageError, UsageError, error_do
 from ..ingest import count_rejection
 from ..processor import build_processor
 from ..runtime import worker_id
-from . import checkout, monitoring, openapi, receiver
+from . import checkout, metrics, monitoring, openapi, receiver
 from .context import ServeOptions, ServerContext
 from .responses import error_response
 
@@ -37,6 +37,7 @@ def build_app(ctx: ServerContext) -> Starlette:
         Route("/api/webhooks/reconcile", monitoring.reconcile, methods=["POST"]),
         Route("/healthz", monitoring.healthz, methods=["GET"]),
         Route("/readyz", monitoring.readyz, methods=["GET"]),
+        Route("/metrics", metrics.metrics, methods=["GET"]),
         Route("/openapi.json", _openapi, methods=["GET"]),
     ]
     app = Starlette(

@@ -167,6 +167,23 @@ class QueueSnapshot:
     rejections_since: dict[str, int]
 
 
+@dataclass(slots=True, frozen=True)
+class LifetimeCounts:
+    events_received: int
+    in_queue: dict[str, int]  # "pending" | "processing" | "dead" -> events now in that state
+    dead_letters: int
+    rejections: dict[str, int]
+
+
+@dataclass(slots=True, frozen=True)
+class HourActivity:
+    hour: datetime  # the UTC hour's start
+    completed: int
+    dead: int
+    latency_avg_seconds: float | None
+    latency_max_seconds: float | None
+
+
 class Store(Protocol):
     backend: str
 
@@ -373,6 +390,25 @@ class Store(Protocol):
 
     def count_rows(self, table: str) -> int:
         """Number of rows in a table."""
+
+    # -- status page and metrics (issue 17) -------------------------------------------------
+    def lifetime_counts(self) -> LifetimeCounts:
+        """Totals since the store was created, each read in O(log n) or from a small table:
+        events received (the highest queue id ever handed out, archived ones included; ids are
+        never reused), events now pending/processing/dead in the queue, dead letters of
+        processing failures (resolved or not), and refused requests by reason."""
+
+    def hourly_activity(self, since: datetime) -> list[HourActivity]:
+        """Per UTC hour from `since` on, oldest first: events completed (with their average and
+        longest received -> completed latency) and dead letters. Hours with neither are
+        absent. Read through the completed_at and dead_at indexes."""
+
+    def events_for_resources(
+        self, resource_ids: Sequence[str], newest: int, limit: int
+    ) -> list[QueueEvent]:
+        """Events about any of these resources (payment ids) among the `newest` queue rows,
+        newest first, at most `limit`. resource_id has no index: the window bounds the scan.
+        Empty list when none match."""
 
 
 def first_of_each(notifications: Sequence[Notification], inserted: set[str]) -> list[bool]:

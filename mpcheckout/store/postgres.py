@@ -18,7 +18,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -51,6 +51,8 @@ from .base import (
     EnqueueCounts,
     EventFilter,
     EventOutcome,
+    HourActivity,
+    LifetimeCounts,
     OrderFilter,
     PaymentRules,
     QueueSnapshot,
@@ -853,6 +855,78 @@ class PostgresStore:
         _known_table(table)
         with self._read() as conn:
             return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+    # -- status page and metrics (issue 17) ----------------------------------------------
+    def lifetime_counts(self) -> LifetimeCounts:
+        with self._read() as conn:
+            received = conn.execute(
+                "SELECT greatest(coalesce((SELECT max(id) FROM webhook_queue), 0), "
+                "coalesce((SELECT max(id) FROM webhook_archive), 0))"
+            ).fetchone()[0]
+            in_queue = {
+                status: int(count)
+                for status, count in conn.execute(
+                    "SELECT status, count(*) FROM webhook_queue "
+                    "WHERE status IN ('pending', 'processing', 'dead') GROUP BY status"
+                )
+            }
+            dead = conn.execute(
+                "SELECT count(*) FROM webhook_dead_letter WHERE reason != 'invalid'"
+            ).fetchone()[0]
+            rejections = {
+                reason: int(count)
+                for reason, count in conn.execute(
+                    "SELECT reason, sum(count) FROM webhook_rejections GROUP BY reason"
+                )
+            }
+        return LifetimeCounts(int(received), in_queue, int(dead), rejections)
+
+    def hourly_activity(self, since: datetime) -> list[HourActivity]:
+        with self._read() as conn:
+            done = conn.execute(
+                "SELECT date_trunc('hour', completed_at AT TIME ZONE 'UTC') AS hour, count(*), "
+                "avg(extract(epoch FROM completed_at - received_at)), "
+                "max(extract(epoch FROM completed_at - received_at)) "
+                "FROM webhook_queue WHERE completed_at >= %s GROUP BY hour",
+                (since,),
+            ).fetchall()
+            dead = dict(
+                conn.execute(
+                    "SELECT date_trunc('hour', dead_at AT TIME ZONE 'UTC') AS hour, count(*) "
+                    "FROM webhook_dead_letter WHERE dead_at >= %s GROUP BY hour",
+                    (since,),
+                ).fetchall()
+            )
+        by_hour = {hour: (count, avg, top) for hour, count, avg, top in done}
+
+        def seconds(value) -> float | None:
+            return None if value is None else float(value)
+
+        return [
+            HourActivity(
+                hour.replace(tzinfo=UTC),
+                int(by_hour.get(hour, (0, None, None))[0]),
+                int(dead.get(hour, 0)),
+                seconds(by_hour.get(hour, (0, None, None))[1]),
+                seconds(by_hour.get(hour, (0, None, None))[2]),
+            )
+            for hour in sorted(set(by_hour) | set(dead))
+        ]
+
+    def events_for_resources(
+        self, resource_ids: Sequence[str], newest: int, limit: int
+    ) -> list[QueueEvent]:
+        ids = list(dict.fromkeys(resource_ids))
+        if not ids:
+            return []
+        sql = (
+            f"SELECT {_QUEUE_COLUMNS} FROM webhook_queue WHERE id > "
+            "(SELECT coalesce(max(id), 0) FROM webhook_queue) - %s "
+            "AND resource_id = ANY(%s) ORDER BY id DESC LIMIT %s"
+        )
+        with self._read() as conn:
+            rows = conn.execute(sql, (newest, ids, limit)).fetchall()
+        return [_queue_event(row) for row in rows]
 
 
 # -- schema ----------------------------------------------------------------------------------

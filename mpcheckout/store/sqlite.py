@@ -35,6 +35,8 @@ from .base import (
     EnqueueCounts,
     EventFilter,
     EventOutcome,
+    HourActivity,
+    LifetimeCounts,
     OrderFilter,
     PaymentRules,
     QueueSnapshot,
@@ -915,6 +917,71 @@ class SqliteStore:
         _known_table(table)
         with self._read() as conn:
             return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+    # -- status page and metrics (issue 17) ----------------------------------------------
+    def lifetime_counts(self) -> LifetimeCounts:
+        with self._read() as conn:
+            received = conn.execute(
+                "SELECT max(coalesce((SELECT max(id) FROM webhook_queue), 0), "
+                "coalesce((SELECT max(id) FROM webhook_archive), 0))"
+            ).fetchone()[0]
+            in_queue = dict(
+                conn.execute(
+                    "SELECT status, count(*) FROM webhook_queue "
+                    "WHERE status IN ('pending', 'processing', 'dead') GROUP BY status"
+                )
+            )
+            dead = conn.execute(
+                "SELECT count(*) FROM webhook_dead_letter WHERE reason != 'invalid'"
+            ).fetchone()[0]
+            rejections = dict(
+                conn.execute("SELECT reason, sum(count) FROM webhook_rejections GROUP BY reason")
+            )
+        return LifetimeCounts(received, in_queue, dead, rejections)
+
+    def hourly_activity(self, since: datetime) -> list[HourActivity]:
+        with self._read() as conn:
+            done = conn.execute(
+                "SELECT substr(completed_at, 1, 13) AS hour, count(*), "
+                "avg((julianday(completed_at) - julianday(received_at)) * 86400.0), "
+                "max((julianday(completed_at) - julianday(received_at)) * 86400.0) "
+                "FROM webhook_queue WHERE completed_at >= ? GROUP BY hour",
+                (utc_iso(since),),
+            ).fetchall()
+            dead = dict(
+                conn.execute(
+                    "SELECT substr(dead_at, 1, 13) AS hour, count(*) FROM webhook_dead_letter "
+                    "WHERE dead_at >= ? GROUP BY hour",
+                    (utc_iso(since),),
+                )
+            )
+        by_hour = {hour: (count, avg, top) for hour, count, avg, top in done}
+        return [
+            HourActivity(
+                parse_iso(f"{hour}:00:00+00:00"),
+                by_hour.get(hour, (0, None, None))[0],
+                dead.get(hour, 0),
+                by_hour.get(hour, (0, None, None))[1],
+                by_hour.get(hour, (0, None, None))[2],
+            )
+            for hour in sorted(set(by_hour) | set(dead))
+        ]
+
+    def events_for_resources(
+        self, resource_ids: Sequence[str], newest: int, limit: int
+    ) -> list[QueueEvent]:
+        ids = list(dict.fromkeys(resource_ids))
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+        sql = (
+            f"SELECT {_QUEUE_COLUMNS} FROM webhook_queue WHERE id > "
+            "(SELECT coalesce(max(id), 0) FROM webhook_queue) - ? "
+            f"AND resource_id IN ({marks}) ORDER BY id DESC LIMIT ?"
+        )
+        with self._read() as conn:
+            rows = conn.execute(sql, [newest, *ids, limit]).fetchall()
+        return [_queue_event(row) for row in rows]
 
 
 class _Checkpointer:
