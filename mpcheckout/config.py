@@ -131,9 +131,9 @@ class ServerSettings(Section):
     ui_refresh_seconds: int = Field(0, ge=0, le=3600)
     metrics_allowlist: CommaList = []
 
-    _split = field_validator(
-        "ip_allowlist", "trusted_proxies", "metrics_allowlist", mode="before"
-    )(_split_commas)
+    _split = field_validator("ip_allowlist", "trusted_proxies", "metrics_allowlist", mode="before")(
+        _split_commas
+    )
 
 
 class AlertSettings(Section):
