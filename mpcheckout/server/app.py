@@ -10,6 +10,7 @@ import threading
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -18,9 +19,10 @@ from ..errors import AppError, NotFoundError, StorageError, UsageError, error_do
 from ..ingest import count_rejection
 from ..processor import build_processor
 from ..runtime import worker_id
-from . import checkout, metrics, monitoring, openapi, receiver
+from . import checkout, metrics, monitoring, openapi, receiver, ui
 from .context import ServeOptions, ServerContext
 from .responses import error_response
+from .security import SecurityHeaders
 
 log = logging.getLogger("mpcheckout.server")
 WEBHOOK_METHODS = ["POST", "GET"]
@@ -39,9 +41,11 @@ def build_app(ctx: ServerContext) -> Starlette:
         Route("/readyz", monitoring.readyz, methods=["GET"]),
         Route("/metrics", metrics.metrics, methods=["GET"]),
         Route("/openapi.json", _openapi, methods=["GET"]),
+        *ui.routes(ctx),
     ]
     app = Starlette(
         routes=routes,
+        middleware=[Middleware(SecurityHeaders)],
         lifespan=_lifespan,
         exception_handlers={
             AppError: _app_error,
@@ -52,6 +56,7 @@ def build_app(ctx: ServerContext) -> Starlette:
         },
     )
     app.state.ctx = ctx
+    app.state.ui = ui.UiState(ctx)
     return app
 
 
