@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import claim_cost, enqueue, ingest, processor, serve, status, workers
+from bench import claim_cost, enqueue, ingest, processor, serve, status, ui, workers
 from bench.harness import QUICK_REPETITIONS, REPETITIONS, BenchResult, Scale
 from bench.report import machine_facts, print_header, print_result, print_targets, write_json
 
@@ -29,6 +29,7 @@ BENCHMARKS: dict[str, Callable[[Scale], BenchResult]] = {
     claim_cost.NAME: claim_cost.run,
     status.NAME: status.run,
     serve.NAME: serve.run,
+    ui.NAME: ui.run,
 }
 
 
