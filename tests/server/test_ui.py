@@ -200,3 +200,31 @@ def test_secrets_are_masked_in_payloads_and_errors(start_server, browser_like):
     shown += browser_like.get(f"{url}/ui/events/{event.id}", params={"format": "json"}).text
     assert "APP_USR-1234567890abcdef" not in shown and MONITOR not in shown
     assert "APP_USR-…" in shown
+
+
+def test_every_text_the_templates_and_view_models_name_is_in_the_catalogs():
+    from pathlib import Path
+
+    from mpcheckout.i18n import catalog
+    from mpcheckout.models import DeadLetterReason, EventStatus, OrderStatus
+    from mpcheckout.pages import orders, queue, summary
+    from mpcheckout.server import ui
+
+    english = catalog("en")
+    templates = Path(ui.__file__).parent / "templates"
+    named = {
+        key
+        for page in templates.glob("*.html")
+        for key in re.findall(r"t\('(ui\.[a-z_.]+)'", page.read_text())
+        if not key.endswith(".")
+    }
+    named |= {f"ui.order_status.{s}" for s in OrderStatus}
+    named |= {f"ui.event_status.{s}" for s in EventStatus}
+    named |= {f"ui.dlq.reason.{r}" for r in DeadLetterReason}
+    named |= {f"ui.{key}" for key in queue.HINTS.values()}
+    sources = [Path(m.__file__).read_text() for m in (orders, summary)]
+    named |= {
+        f"ui.{k}" for text in sources for k in re.findall(r'"((?:flag|attention)\.[a-z_]+)"', text)
+    }
+    assert len(named) > 100
+    assert sorted(named - english.keys()) == []
