@@ -13,6 +13,7 @@ from ..status import StatusReport, build_status
 from ..store.base import HourActivity, Store
 
 CHART_HOURS = 24
+__all__ = ["Attention", "HourActivity", "SummaryPage", "summary_page"]
 
 
 @dataclass(slots=True, frozen=True)

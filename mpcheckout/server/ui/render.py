@@ -10,7 +10,7 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from ...store.base import HourActivity
+from ...pages.summary import HourActivity
 
 ZERO_DECIMAL_CURRENCIES = {"CLP", "COP", "PYG"}
 SEPARATORS = {"en": (",", "."), "es": (".", ","), "pt": (".", ",")}
