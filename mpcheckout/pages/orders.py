@@ -98,21 +98,34 @@ class OrderPage:
 
 
 def orders_page(store: Store, clock: Clock, filters: OrderFilters) -> OrdersPage:
+    counts = store.order_counts()
     if filters.q:
         found = store.get_order(filters.q.strip())
         orders = [found] if found else []
-    else:
+    elif filters.status:
         orders = list_orders(
-            store,
-            clock,
-            status=filters.status or None,
-            since=filters.since or None,
-            limit=PAGE_SIZE,
+            store, clock, status=filters.status, since=filters.since or None, limit=PAGE_SIZE
         )
+    else:
+        orders = _newest_of_every_status(store, clock, counts, filters.since or None)
     now = clock.now()
-    return OrdersPage(
-        filters, [order_row(o, now) for o in orders], store.order_counts(), list(OrderStatus)
-    )
+    return OrdersPage(filters, [order_row(o, now) for o in orders], counts, list(OrderStatus))
+
+
+def _newest_of_every_status(
+    store: Store, clock: Clock, counts: dict[str, int], since: str | None
+) -> list[Order]:
+    """The newest orders whatever their status, merged from each status's newest: orders are
+    indexed by (status, created_at) only, and sorting all of them took 70 ms at 100,000
+    orders, against well under 1 ms for one index range per status."""
+    found = [
+        order
+        for status in counts
+        for order in list_orders(store, clock, status=status, since=since, limit=PAGE_SIZE)
+    ]
+    found.sort(key=lambda order: order.id)
+    found.sort(key=lambda order: order.created_at, reverse=True)  # as list_orders: newest, id
+    return found[:PAGE_SIZE]
 
 
 def order_page(store: Store, clock: Clock, settings: Settings, order_id: str) -> OrderPage:

@@ -35,7 +35,9 @@ class SummaryPage:
 def summary_page(store: Store, clock: Clock, settings: Settings) -> SummaryPage:
     report = build_status(store, clock, settings.health, settings.reconcile)
     start = _hour_start(clock.now()) - timedelta(hours=CHART_HOURS - 1)
-    return SummaryPage(report, _every_hour(store.hourly_activity(start), start), _attention(report))
+    return SummaryPage(
+        report, _every_hour(store.hourly_activity(start, clock.now()), start), _attention(report)
+    )
 
 
 def _hour_start(moment: datetime) -> datetime:

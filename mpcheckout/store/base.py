@@ -38,6 +38,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "meta": ("key",),
 }
 TABLES = tuple(PRIMARY_KEYS)
+HOURLY_LATENCY_SAMPLE = 200  # completions per hour whose latency the status page averages
 
 PaymentDecider = Callable[[Order | None, Payment, datetime], Decision]
 OrderIdFor = Callable[[Payment], str]
@@ -398,10 +399,12 @@ class Store(Protocol):
         never reused), events now pending/processing/dead in the queue, dead letters of
         processing failures (resolved or not), and refused requests by reason."""
 
-    def hourly_activity(self, since: datetime) -> list[HourActivity]:
-        """Per UTC hour from `since` on, oldest first: events completed (with their average and
-        longest received -> completed latency) and dead letters. Hours with neither are
-        absent. Read through the completed_at and dead_at indexes."""
+    def hourly_activity(self, since: datetime, until: datetime) -> list[HourActivity]:
+        """Per UTC hour from `since` to `until`, oldest first: events completed, dead letters,
+        and the average and longest received -> completed latency over up to
+        HOURLY_LATENCY_SAMPLE of the hour's completions (a backend may use all of them). Hours
+        with neither completions nor dead letters are absent. Read through the completed_at
+        and dead_at indexes: milliseconds at a million events."""
 
     def events_for_resources(
         self, resource_ids: Sequence[str], newest: int, limit: int

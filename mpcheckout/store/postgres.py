@@ -881,20 +881,20 @@ class PostgresStore:
             }
         return LifetimeCounts(int(received), in_queue, int(dead), rejections)
 
-    def hourly_activity(self, since: datetime) -> list[HourActivity]:
+    def hourly_activity(self, since: datetime, until: datetime) -> list[HourActivity]:
         with self._read() as conn:
             done = conn.execute(
                 "SELECT date_trunc('hour', completed_at AT TIME ZONE 'UTC') AS hour, count(*), "
                 "avg(extract(epoch FROM completed_at - received_at)), "
                 "max(extract(epoch FROM completed_at - received_at)) "
-                "FROM webhook_queue WHERE completed_at >= %s GROUP BY hour",
-                (since,),
+                "FROM webhook_queue WHERE completed_at >= %s AND completed_at < %s GROUP BY hour",
+                (since, until),
             ).fetchall()
             dead = dict(
                 conn.execute(
                     "SELECT date_trunc('hour', dead_at AT TIME ZONE 'UTC') AS hour, count(*) "
-                    "FROM webhook_dead_letter WHERE dead_at >= %s GROUP BY hour",
-                    (since,),
+                    "FROM webhook_dead_letter WHERE dead_at >= %s AND dead_at < %s GROUP BY hour",
+                    (since, until),
                 ).fetchall()
             )
         by_hour = {hour: (count, avg, top) for hour, count, avg, top in done}

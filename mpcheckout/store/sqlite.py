@@ -28,6 +28,7 @@ from ..models import (
 )
 from ..notifications import COALESCE_KEY_PREFIX
 from .base import (
+    HOURLY_LATENCY_SAMPLE,
     TABLES,
     ApplyCounts,
     CommitResult,
@@ -939,33 +940,27 @@ class SqliteStore:
             )
         return LifetimeCounts(received, in_queue, dead, rejections)
 
-    def hourly_activity(self, since: datetime) -> list[HourActivity]:
+    def hourly_activity(self, since: datetime, until: datetime) -> list[HourActivity]:
+        # One index range per hour: counting 33,000 index entries grouped by substr() took
+        # 9 ms and averaging every row's latency 39 ms; 24 ranges plus 24 samples take ~3 ms.
+        hours = []
+        hour = since.replace(minute=0, second=0, microsecond=0)
         with self._read() as conn:
-            done = conn.execute(
-                "SELECT substr(completed_at, 1, 13) AS hour, count(*), "
-                "avg((julianday(completed_at) - julianday(received_at)) * 86400.0), "
-                "max((julianday(completed_at) - julianday(received_at)) * 86400.0) "
-                "FROM webhook_queue WHERE completed_at >= ? GROUP BY hour",
-                (utc_iso(since),),
-            ).fetchall()
             dead = dict(
                 conn.execute(
                     "SELECT substr(dead_at, 1, 13) AS hour, count(*) FROM webhook_dead_letter "
-                    "WHERE dead_at >= ? GROUP BY hour",
-                    (utc_iso(since),),
+                    "WHERE dead_at >= ? AND dead_at < ? GROUP BY hour",
+                    (utc_iso(since), utc_iso(until)),
                 )
             )
-        by_hour = {hour: (count, avg, top) for hour, count, avg, top in done}
-        return [
-            HourActivity(
-                parse_iso(f"{hour}:00:00+00:00"),
-                by_hour.get(hour, (0, None, None))[0],
-                dead.get(hour, 0),
-                by_hour.get(hour, (0, None, None))[1],
-                by_hour.get(hour, (0, None, None))[2],
-            )
-            for hour in sorted(set(by_hour) | set(dead))
-        ]
+            while hour < until:
+                low, high = (
+                    utc_iso(max(hour, since)),
+                    utc_iso(min(hour + timedelta(hours=1), until)),
+                )
+                hours.append(_hour_activity(conn, hour, low, high, dead.get(utc_iso(hour)[:13], 0)))
+                hour += timedelta(hours=1)
+        return [item for item in hours if item.completed or item.dead]
 
     def events_for_resources(
         self, resource_ids: Sequence[str], newest: int, limit: int
@@ -1303,3 +1298,21 @@ def _reconcile_run(row: tuple) -> ReconcileRun:
         errors=row[10],
         details=_json_or(row[11], {}),
     )
+
+
+def _hour_activity(
+    conn: sqlite3.Connection, hour: datetime, low: str, high: str, dead: int
+) -> HourActivity:
+    completed = conn.execute(
+        "SELECT count(*) FROM webhook_queue WHERE completed_at >= ? AND completed_at < ?",
+        (low, high),
+    ).fetchone()[0]
+    average = longest = None
+    if completed:
+        average, longest = conn.execute(
+            "SELECT avg(seconds), max(seconds) FROM (SELECT "
+            "(julianday(completed_at) - julianday(received_at)) * 86400.0 AS seconds "
+            "FROM webhook_queue WHERE completed_at >= ? AND completed_at < ? LIMIT ?)",
+            (low, high, HOURLY_LATENCY_SAMPLE),
+        ).fetchone()
+    return HourActivity(hour, completed, dead, average, longest)

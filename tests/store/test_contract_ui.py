@@ -40,14 +40,18 @@ def test_hourly_activity_groups_completions_and_dead_letters_by_hour(store, cloc
     clock.advance(hours=2)
     store.enqueue_many([webhook(n) for n in range(10, 12)], "http", clock.now())
     _settle(store, clock, ["dead", "completed", "completed"], 1)
-    hours = store.hourly_activity(clock.now() - timedelta(days=1))
+    hours = store.hourly_activity(clock.now() - timedelta(days=1), clock.now() + timedelta(hours=1))
     assert [(h.completed, h.dead) for h in hours] == [(2, 0), (2, 1)]
     first, last = hours
     assert first.latency_avg_seconds == pytest.approx(4.0, abs=0.01)
     assert last.latency_max_seconds == pytest.approx(1.0, abs=0.01)
     assert first.hour.minute == 0 and first.hour.tzinfo is not None
     assert last.hour - first.hour == timedelta(hours=2)
-    assert store.hourly_activity(clock.now() + timedelta(hours=2)) == []
+    assert (
+        store.hourly_activity(clock.now() + timedelta(hours=2), clock.now() + timedelta(hours=5))
+        == []
+    )
+    assert [h.completed for h in store.hourly_activity(first.hour, last.hour)] == [2]
 
 
 def test_events_for_resources_looks_within_the_newest_rows(store, clock):
