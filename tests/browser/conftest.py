@@ -23,8 +23,10 @@ ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator:
+    """One Chromium per module, not per session: Playwright's sync API keeps an event loop
+    running on the main thread while it is open, and later tests call asyncio.run()."""
     from playwright.sync_api import sync_playwright
 
     assert os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing: apt-get install chromium"
