@@ -17,7 +17,18 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import claim_cost, enqueue, ingest, processor, serve, status, ui, workers
+from bench import (
+    claim_cost,
+    enqueue,
+    ingest,
+    processor,
+    report_parse,
+    serve,
+    startup,
+    status,
+    ui,
+    workers,
+)
 from bench.harness import QUICK_REPETITIONS, REPETITIONS, BenchResult, Scale
 from bench.report import machine_facts, print_header, print_result, print_targets, write_json
 
@@ -29,6 +40,8 @@ BENCHMARKS: dict[str, Callable[[Scale], BenchResult]] = {
     claim_cost.NAME: claim_cost.run,
     status.NAME: status.run,
     serve.NAME: serve.run,
+    startup.NAME: startup.run,
+    report_parse.NAME: report_parse.run,
     ui.NAME: ui.run,
 }
 

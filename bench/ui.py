@@ -1,4 +1,4 @@
-"""8. The status page and /metrics on a big store: 1,000,000 events (as bench 6 builds them:
+"""10. The status page and /metrics on a big store: 1,000,000 events (as bench 6 builds them:
 30 days, a day's worth in the last 24 h) and 100,000 orders. Times the summary page, the
 orders page and /metrics over loopback HTTP against a no-op GET /healthz on the same `serve`
 process (the baseline), then webhook intake with and without the page and /metrics polled
@@ -43,7 +43,7 @@ from mpcheckout.clock import utc_iso
 from mpcheckout.store import open_store
 
 NAME = "ui"
-TITLE = "8. status page and /metrics at 1M events"
+TITLE = "10. status page and /metrics at 1M events"
 TOKEN = "bench-ui-token-0123456789"
 REQUESTS_PER_SAMPLE = 21
 ORDER_STATES = ("paid", "paid", "paid", "pending", "rejected", "refunded", "paid", "cancelled")

@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import httpx
 
@@ -23,6 +23,7 @@ from .clock import Clock, utc_iso
 from .config import AlertSettings, Settings
 from .durations import parse_duration
 from .i18n import Translator, resolve_locale
+from .models import RunStatus
 from .status import Health, StatusReport, build_status
 from .store.base import DeadLetterFilter, Store
 
@@ -35,7 +36,7 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 @dataclass(slots=True, frozen=True)
 class Alert:
     condition: str
-    severity: str  # "warning" | "critical"
+    severity: Literal["info", "warning", "critical"]
     message_key: str
     params: dict[str, Any]
 
@@ -121,7 +122,10 @@ class AlertOutcome:
 
 
 def detect(
-    store: Store, report: StatusReport, silent_after: timedelta, reconcile_status: str | None
+    store: Store,
+    report: StatusReport,
+    silent_after: timedelta,
+    reconcile_status: RunStatus | Literal["skipped"] | None,
 ) -> list[Alert]:
     """The conditions true right now (cooldown is `dispatch`'s business)."""
     alerts = []
@@ -230,7 +234,10 @@ def _retry_pending(
 
 
 def run_alerts(
-    store: Store, clock: Clock, settings: Settings, reconcile_status: str | None = None
+    store: Store,
+    clock: Clock,
+    settings: Settings,
+    reconcile_status: RunStatus | Literal["skipped"] | None = None,
 ) -> AlertOutcome:
     """Evaluate every condition and deliver what is due; a no-op without configured sinks."""
     sinks = sinks_from_settings(settings.alerts)

@@ -10,27 +10,28 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from types import UnionType
+from typing import Annotated, Any, get_args
 from urllib.parse import urlsplit, urlunsplit
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    EnvSettingsSource,
-    NoDecode,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
-from pydantic_settings.sources.utils import parse_env_vars
+from pydantic.fields import FieldInfo
 
 from .errors import ConfigurationError
 
 DEFAULT_CONFIG_FILE = "mpcheckout.toml"
 ENV_PREFIX = "MPCHECKOUT_"
+
+
+class NoDecode:
+    """Marks a list that an environment variable carries as `a,b` (split by a validator) rather
+    than as JSON. pydantic-settings' own `NoDecode` is this marker, but importing it costs every
+    command ~90 ms (pydantic-settings pulls in asyncio, dotenv and its cloud providers), so the
+    settings read the environment themselves (`_environment_values`) and treat both alike."""
+
 
 CommaList = Annotated[list[str], NoDecode]
 SecretList = Annotated[list[SecretStr], NoDecode]
@@ -151,32 +152,10 @@ class SandboxSettings(Section):
     webhook_secret: SecretStr = SecretStr("sandbox-webhook-secret")
 
 
-_file_data: ContextVar[dict[str, Any] | None] = ContextVar("mpcheckout_file_data", default=None)
-_environ: ContextVar[Mapping[str, str] | None] = ContextVar("mpcheckout_environ", default=None)
+class Settings(BaseModel):
+    """Every setting. A plain model: `load_settings` merges file, environment and overrides."""
 
-
-class _EnvSource(EnvSettingsSource):
-    """The process environment, or the mapping `load_settings` was given (tests, subprocesses)."""
-
-    def _load_env_vars(self):
-        environ = _environ.get()
-        if environ is None:
-            return super()._load_env_vars()
-        return parse_env_vars(environ, self.case_sensitive, self.env_ignore_empty, None)
-
-
-class _TomlSource(PydanticBaseSettingsSource):
-    def get_field_value(self, field, field_name):  # pragma: no cover - unused by __call__
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return _file_data.get() or {}
-
-
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", validate_default=True
-    )
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
     locale: str | None = None
     database: DatabaseSettings = DatabaseSettings()
@@ -197,11 +176,94 @@ class Settings(BaseSettings):
             raise ValueError("locale must be one of es, en, pt")
         return value
 
-    @classmethod
-    def settings_customise_sources(
-        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
-    ):
-        return (init_settings, _EnvSource(settings_cls), _TomlSource(settings_cls))
+
+_PLAIN_TYPES = (str, int, float, bool, SecretStr, type(None))
+
+
+def _is_plain(field: FieldInfo) -> bool:
+    """A value an environment variable carries as it is: a scalar, or a comma list."""
+    if NoDecode in field.metadata:
+        return True
+    annotation = field.annotation
+    members = get_args(annotation) if isinstance(annotation, UnionType) else (annotation,)
+    return all(member in _PLAIN_TYPES for member in members)
+
+
+def _environment_values(environ: Mapping[str, str]) -> dict[str, Any]:
+    """MPCHECKOUT_* variables as nested values, exactly as pydantic-settings reads them: names
+    in any case, `__` between levels. Each variable that names one plain setting is read here;
+    anything else (a section as JSON, a dict, an unknown or deeper key) makes the whole
+    environment go through pydantic-settings itself, imported only then, so its decoding and
+    errors stay the reference. tests/unit/test_config_environment.py holds the two paths equal."""
+    values: dict[str, Any] = {}
+    prefix = ENV_PREFIX.lower()
+    for name, value in environ.items():
+        lowered = name.lower()
+        if not lowered.startswith(prefix):
+            continue
+        place = _plain_place(lowered[len(prefix) :])
+        if place is _UNSUPPORTED:
+            return _environment_values_by_pydantic_settings(environ)
+        if place is not None:
+            *sections, leaf = place
+            node = values
+            for section in sections:
+                node = node.setdefault(section, {})
+            node[leaf] = value
+    return values
+
+
+_UNSUPPORTED: tuple[str, ...] = ("<left to pydantic-settings>",)  # compared by identity
+
+
+def _plain_place(key: str) -> tuple[str, ...] | None:
+    """Where a variable's value goes, None for a variable no setting reads, _UNSUPPORTED for
+    one the fast path leaves to pydantic-settings."""
+    head, _, rest = key.partition("__")
+    field = Settings.model_fields.get(head)
+    if field is None:
+        return None
+    if not rest:
+        return (head,) if _is_plain(field) else _UNSUPPORTED
+    section = field.annotation
+    if not (isinstance(section, type) and issubclass(section, Section)):
+        return _UNSUPPORTED
+    leaf = section.model_fields.get(rest)
+    return (head, rest) if leaf is not None and _is_plain(leaf) else _UNSUPPORTED
+
+
+def _environment_values_by_pydantic_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    from pydantic_settings import EnvSettingsSource
+    from pydantic_settings.sources.utils import parse_env_vars
+
+    class GivenEnvironment(EnvSettingsSource):
+        def _load_env_vars(self) -> Mapping[str, str | None]:
+            return parse_env_vars(environ, False, False, None)
+
+        def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+            if field is not None and NoDecode in field.metadata:  # our marker, not theirs
+                return value
+            return super().decode_complex_value(field_name, field, value)
+
+    source = GivenEnvironment(
+        Settings,  # type: ignore[arg-type]  # a plain model has every field the source reads
+        case_sensitive=False,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+    )
+    return source()
+
+
+def _deep_merge(*layers: Mapping[str, Any]) -> dict[str, Any]:
+    """Later layers win; tables merge key by key, as pydantic-settings merges its sources."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+                merged[key] = _deep_merge(merged[key], value)
+            else:
+                merged[key] = value
+    return merged
 
 
 @dataclass(frozen=True)
@@ -225,14 +287,11 @@ def load_settings(
     path = _config_path(config_path)
     file_data = _read_toml(path) if path else {}
     nested_overrides = _nest(overrides or {})
-    file_token, env_token = _file_data.set(file_data), _environ.set(environ)
+    merged = _deep_merge(file_data, _environment_values(environ), nested_overrides)
     try:
-        settings = Settings(**nested_overrides)
+        settings = Settings.model_validate(merged)
     except pydantic.ValidationError as exc:
         raise _config_error(exc, path, environ) from None
-    finally:
-        _file_data.reset(file_token)
-        _environ.reset(env_token)
     sources = _sources(settings, file_data, nested_overrides, environ)
     return LoadedSettings(settings=settings, config_path=path, sources=sources)
 

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .clock import Clock
 from .durations import parse_since
 from .errors import NotFoundError, ValidationError
 from .events import MAX_ROW_ID
 from .models import DeadLetter, DeadLetterReason
-from .notifications import QUERY_PSEUDO_HEADER, InvalidNotification, RawRequest, parse_notification
+from .notifications import (
+    QUERY_PSEUDO_HEADER,
+    InvalidNotificationError,
+    RawRequest,
+    parse_notification,
+)
 from .store.base import DeadLetterFilter, ReplayResult, Store
 
 
@@ -86,7 +92,7 @@ def replay(
     return summary
 
 
-def _replay_invalid(store: Store, letter: DeadLetter, now) -> ReplayResult:
+def _replay_invalid(store: Store, letter: DeadLetter, now: datetime) -> ReplayResult:
     if letter.resolved_at is not None:
         return ReplayResult(letter.id, "already_resolved", letter.queue_id)
     headers = {k: v for k, v in letter.headers.items() if k != QUERY_PSEUDO_HEADER}
@@ -97,7 +103,7 @@ def _replay_invalid(store: Store, letter: DeadLetter, now) -> ReplayResult:
     )
     try:
         notification = parse_notification(request)
-    except InvalidNotification:
+    except InvalidNotificationError:
         return ReplayResult(letter.id, "invalid_payload")
     return store.replay_invalid(letter.id, notification, now)
 

@@ -20,7 +20,7 @@ def parse_duration(text: str | float | int) -> timedelta:
         if isinstance(text, int | float) and not isinstance(text, bool):
             delta = timedelta(seconds=text)
         else:
-            match = _PATTERN.fullmatch(text)
+            match = _PATTERN.fullmatch(text) if isinstance(text, str) else None
             if not match:
                 raise ValidationError("error.bad_duration", value=str(text)[:40])
             amount, unit = float(match.group(1)), (match.group(2) or "s").lower()

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 
@@ -35,12 +35,13 @@ from .errors import (
     MercadoPagoRejectedError,
     MercadoPagoUnavailableError,
 )
-from .models import MerchantOrder, Payment, Preference
+from .models import MerchantOrder, MpOrder, MpOrderPayment, MpOrderRefund, Payment, Preference
 
 SDK_BASE_URL = "https://api.mercadopago.com"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 SEARCH_PAGE_SIZE = 50  # Mercado Pago's maximum `limit` for /v1/payments/search
 SEARCH_MAX_OFFSET = 10_000  # ... and its maximum `offset`: deeper pages narrow the window
+ORDERS_PAGE_SIZE = 100  # the Orders search's maximum `limit` (OpenAPI; page_size in the reference)
 
 
 class _NoCookies(httpx.Cookies):
@@ -119,7 +120,15 @@ class HttpxTransport:
         self.max_retry_wait = max_retry_wait
         self.sleep = sleep
 
-    def request(self, method, url, maxretries=None, retry_on=None, backoff_factor=None, **kwargs):
+    def request(
+        self,
+        method: str,
+        url: str,
+        maxretries: int | None = None,
+        retry_on: Any = None,
+        backoff_factor: Any = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
         url = self.api_base + url.removeprefix(SDK_BASE_URL)
         retries = self.max_retries if method == "GET" else 0
         for attempt in range(retries + 1):
@@ -130,16 +139,20 @@ class HttpxTransport:
             self.sleep(wait)
         return result  # pragma: no cover - the loop always returns
 
-    def get(self, url, headers, params=None, **options):
+    def get(self, url: str, headers: Any, params: Any = None, **options: Any) -> dict[str, Any]:
         return self.request("GET", url, headers=headers, params=params, **options)
 
-    def post(self, url, headers, data=None, params=None, **options):
+    def post(
+        self, url: str, headers: Any, data: Any = None, params: Any = None, **options: Any
+    ) -> dict[str, Any]:
         return self.request("POST", url, headers=headers, data=data, params=params, **options)
 
-    def put(self, url, headers, data=None, params=None, **options):
+    def put(
+        self, url: str, headers: Any, data: Any = None, params: Any = None, **options: Any
+    ) -> dict[str, Any]:
         return self.request("PUT", url, headers=headers, data=data, params=params, **options)
 
-    def delete(self, url, headers, params=None, **options):
+    def delete(self, url: str, headers: Any, params: Any = None, **options: Any) -> dict[str, Any]:
         return self.request("DELETE", url, headers=headers, params=params, **options)
 
     def _once(self, method: str, url: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -158,7 +171,11 @@ class HttpxTransport:
             return {"status": 0, "response": None, "transport_error": f"connection: {exc}"}
         except httpx.InvalidURL:
             return {"status": 0, "response": None, "transport_error": "invalid URL"}
-        result = {"status": response.status_code, "response": None, "headers": response.headers}
+        result: dict[str, Any] = {
+            "status": response.status_code,
+            "response": None,
+            "headers": response.headers,
+        }
         if response.status_code != 204 and response.content:
             try:
                 result["response"] = json.loads(response.content)
@@ -168,7 +185,7 @@ class HttpxTransport:
 
 
 @functools.cache
-def _sdk_transport_class() -> type:
+def _sdk_transport_class() -> type[HttpxTransport]:
     from mercadopago.http import HttpClient
 
     return type("SdkHttpxTransport", (HttpxTransport, HttpClient), {})
@@ -178,7 +195,8 @@ def sdk_transport(
     clients: ThreadClients | Callable[[], httpx.Client], api_base: str, **options: Any
 ) -> HttpxTransport:
     """An HttpxTransport the official SDK accepts as its http_client."""
-    return _sdk_transport_class()(clients, api_base, **options)
+    transport: HttpxTransport = _sdk_transport_class()(clients, api_base, **options)
+    return transport
 
 
 def _retry_wait(result: Mapping[str, Any], attempt: int) -> float | None:
@@ -214,6 +232,8 @@ class MercadoPagoGateway:
         self._payments = sdk.payment()
         self._merchant_orders = sdk.merchant_order()
         self._preferences = sdk.preference()
+        self._users = sdk.user()
+        self._orders = sdk.order()  # the Orders API, beta in the SDK (research mp-wave2 §5.5)
 
     def close(self) -> None:
         self._clients.close()
@@ -266,6 +286,80 @@ class MercadoPagoGateway:
                 if offset > SEARCH_MAX_OFFSET:
                     raise MercadoPagoRejectedError(
                         transient=False, mp_message="over 10,000 payments share one timestamp"
+                    )
+
+    def get_user_me(self) -> MercadoPagoAccount:
+        """The account behind the token (`GET /users/me`), with Mercado Pago's clock from the
+        answer's `Date` header. Raises MercadoPagoAuthError for a refused token."""
+        result = self._users.get()
+        body = _checked(result)
+        return parse_account(body, _http_date((result.get("headers") or {}).get("date")))
+
+    # -- Orders API: the SDK's sdk.order() wraps every call used here ------------------------
+    def get_order(self, order_id: str) -> MpOrder:
+        return parse_mp_order(_orders_checked(self._orders.get(resource_id(order_id))))
+
+    def create_order(self, body: Mapping[str, Any], idempotency_key: str) -> MpOrder:
+        """POST /v1/orders (201): `body` as the API takes it, amounts as strings ("100.00")."""
+        options = _idempotency_options(idempotency_key)
+        result = self._orders.create(dict(body), request_options=options)
+        return parse_mp_order(_orders_checked(result))
+
+    def refund_order(
+        self, order_id: str, body: Mapping[str, Any] | None, idempotency_key: str
+    ) -> tuple[MpOrderRefund, ...]:
+        """POST /v1/orders/{id}/refund: `body` None refunds everything (no body is sent);
+        `{"transactions": [{"id": "PAY01…", "amount": "25.00"}]}` refunds part. Answers the
+        refunds the call made; the order itself is worth re-fetching (`get_order`)."""
+        options = _idempotency_options(idempotency_key)
+        refund_body = dict(body) if body is not None else None
+        result = self._orders.refund(resource_id(order_id), refund_body, request_options=options)
+        return parse_order_refunds(_orders_checked(result))
+
+    def cancel_order(self, order_id: str, idempotency_key: str) -> MpOrder:
+        """POST /v1/orders/{id}/cancel: only a created or action_required order (else 409)."""
+        options = _idempotency_options(idempotency_key)
+        result = self._orders.cancel(resource_id(order_id), request_options=options)
+        return parse_mp_order(_orders_checked(result))
+
+    def search_orders_page(self, begin: datetime, end: datetime, offset: int) -> list[MpOrder]:
+        filters = {
+            "begin_date": utc_iso_ms(begin),
+            "end_date": utc_iso_ms(end),
+            "sort_by": "created_date",
+            "sort_order": "asc",
+            "limit": ORDERS_PAGE_SIZE,
+            "offset": offset,
+        }
+        body = _orders_checked(self._orders.search(filters))
+        data = body.get("data") if isinstance(body, dict) else None
+        if isinstance(data, dict):  # one reference example prints a lone order as `data`
+            data = [data]
+        if not isinstance(data, list):
+            raise MercadoPagoRejectedError(transient=True, mp_message="order search without data")
+        return [parse_mp_order(item) for item in data]
+
+    def search_orders(self, begin: datetime, end: datetime) -> Iterator[MpOrder]:
+        """Every order created in [begin, end], oldest first, each once. The Orders search
+        filters on the creation date (its reference: "filter orders by creation date"), so an
+        order created before `begin` and changed since is not found here. Pages as
+        search_payments does: the window's start moves to the last creation date seen."""
+        cursor, offset, seen_at_cursor = begin, 0, set()
+        while True:
+            page = self.search_orders_page(cursor, end, offset)
+            yield from (order for order in page if order.id not in seen_at_cursor)
+            if len(page) < ORDERS_PAGE_SIZE:
+                return
+            last = page[-1].created_date
+            if last is not None and last > cursor:
+                cursor, offset = last, 0
+                seen_at_cursor = {o.id for o in page if o.created_date == last}
+            else:  # a whole page shares one timestamp: only offset can move past it
+                seen_at_cursor |= {o.id for o in page}
+                offset += ORDERS_PAGE_SIZE
+                if offset > SEARCH_MAX_OFFSET:
+                    raise MercadoPagoRejectedError(
+                        transient=False, mp_message="over 10,000 orders share one timestamp"
                     )
 
 
@@ -323,10 +417,17 @@ def _checked(result: Mapping[str, Any]) -> Any:
     raise _error_for(status, result)
 
 
+class _ErrorDetails(TypedDict):
+    status: int
+    request_id: str | None
+    mp_message: str
+
+
 def _error_for(status: int, result: Mapping[str, Any]) -> ExternalServiceError:
-    body = result.get("response") if isinstance(result.get("response"), dict) else {}
+    response = result.get("response")
+    body: dict[str, Any] = response if isinstance(response, dict) else {}
     headers = result.get("headers") or {}
-    details = {
+    details: _ErrorDetails = {
         "status": status,
         "request_id": headers.get("x-request-id"),
         "mp_message": str(body.get("message") or body.get("error") or "")[:300],
@@ -429,3 +530,200 @@ def _preference_body(request: PreferenceRequest) -> dict[str, Any]:
         body["expires"] = True
         body["expiration_date_to"] = utc_iso_ms(request.expires_at)
     return body
+
+
+@dataclass(slots=True, frozen=True)
+class MercadoPagoAccount:
+    """Who a token belongs to. `test_user` comes from the `test_user` tag Mercado Pago puts on
+    test accounts; `test_user_evidence` says what it was read from (never the token: since
+    test users hold `APP_USR-` tokens too, the prefix proves nothing)."""
+
+    id: str
+    nickname: str | None
+    site_id: str | None
+    country_id: str | None
+    test_user: bool
+    test_user_evidence: str
+    server_date: datetime | None  # Mercado Pago's clock when it answered (Date header)
+
+
+def parse_account(data: Any, server_date: datetime | None = None) -> MercadoPagoAccount:
+    if not isinstance(data, dict):
+        raise _malformed("user")
+    raw_tags, raw_email = data.get("tags"), data.get("email")
+    tags: list[Any] = raw_tags if isinstance(raw_tags, list) else []
+    email: str = raw_email if isinstance(raw_email, str) else ""
+    if "test_user" in tags:
+        test_user, evidence = True, "tags: test_user"
+    elif email.lower().endswith("@testuser.com"):
+        test_user, evidence = True, "email: @testuser.com"
+    else:
+        test_user, evidence = False, "tags: " + (",".join(str(tag) for tag in tags) or "-")
+    return MercadoPagoAccount(
+        id=_id(data.get("id"), "user"),
+        nickname=_optional_text(data.get("nickname")),
+        site_id=_optional_text(data.get("site_id")),
+        country_id=_optional_text(data.get("country_id")),
+        test_user=test_user,
+        test_user_evidence=evidence,
+        server_date=server_date,
+    )
+
+
+def _optional_text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _http_date(value: str | None) -> datetime | None:
+    from email.utils import parsedate_to_datetime
+
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo else None
+
+
+# -- Orders API -----------------------------------------------------------------------------------
+# Research mp-wave2 §5: amounts are strings, ids `ORD…`/`PAY01…`/`REF01…`, errors a list
+# `{"errors": [{"code", "message", "details"}]}` named by string codes.
+_PAYMENTS_API_ID = re.compile(r"\d{1,20}")
+
+
+def _idempotency_options(key: str) -> Any:
+    """Per-call SDK options that send `key` once, as lower-case `x-idempotency-key`: the SDK
+    sets its own random key under that name, and a custom header spelled otherwise would be
+    sent beside it (research mp-wave2 §0.3-0.4)."""
+    from mercadopago.config import RequestOptions
+
+    try:
+        return RequestOptions(custom_headers={"x-idempotency-key": key}, max_retries=0)
+    except ValueError:  # the SDK takes 1-64 characters
+        raise MercadoPagoRejectedError(
+            transient=False, mp_message="idempotency key must be 1-64 characters"
+        ) from None
+
+
+def _orders_checked(result: Mapping[str, Any]) -> Any:
+    """`_checked`, reading the Orders API's error list into the one message the project's
+    errors carry: `code: message` of the first error (e.g. `idempotency_key_already_used:
+    ...`), so the code reaches the event history and the CLI."""
+    response = result.get("response")
+    body: dict[str, Any] = response if isinstance(response, dict) else {}
+    errors = body.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        first = errors[0]
+        text = ": ".join(str(first[k]) for k in ("code", "message") if first.get(k))
+        result = {**result, "response": {**body, "message": text}}
+    return _checked(result)
+
+
+def orders_error_code(exc: ExternalServiceError) -> str | None:
+    """The Orders API's error code in an error from these calls (`cannot_cancel_order`...)."""
+    code, sep, _ = exc.mp_message.partition(": ")
+    return code if sep and re.fullmatch(r"[a-z_]+", code) else None
+
+
+def _order_amount(value: Any, what: str) -> Decimal:
+    """An Orders amount: a string such as "100.00", read exactly."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _malformed(f"{what} is not an amount")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise _malformed(f"{what} is not an amount") from None
+    if not amount.is_finite():
+        raise _malformed(f"{what} is not an amount")
+    return amount
+
+
+def _optional_order_amount(value: Any, what: str) -> Decimal | None:
+    return None if value in (None, "") else _order_amount(value, what)
+
+
+def _version(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise _malformed("order version is not a whole number")
+    return int(value)
+
+
+def parse_mp_order(data: Any) -> MpOrder:
+    if not isinstance(data, dict) or not isinstance(data.get("status"), str):
+        raise _malformed("order without a status")
+    transactions = data.get("transactions") or {}
+    if not isinstance(transactions, dict):
+        raise _malformed("order transactions")
+    reference = data.get("external_reference")
+    return MpOrder(
+        id=_id(data.get("id"), "order"),
+        status=data["status"],
+        status_detail=_optional_text(data.get("status_detail")),
+        external_reference=str(reference) if reference not in (None, "") else None,
+        total_amount=_order_amount(data.get("total_amount"), "total_amount"),
+        total_paid_amount=_optional_order_amount(data.get("total_paid_amount"), "total_paid"),
+        currency=_optional_text(data.get("currency")),
+        type=_optional_text(data.get("type")) or "online",
+        version=_version(data.get("version")),
+        last_updated_date=_date(data.get("last_updated_date")),
+        created_date=_date(data.get("created_date")),
+        transactions=tuple(_order_payment(p) for p in _list(transactions.get("payments"))),
+        refunds=tuple(_order_refund(r) for r in _list(transactions.get("refunds"))),
+        raw=data,
+    )
+
+
+def parse_order_refunds(data: Any) -> tuple[MpOrderRefund, ...]:
+    """The refunds a refund call answers (`{id, status, status_detail, transactions:
+    {refunds: [...]}}`)."""
+    transactions = data.get("transactions") if isinstance(data, dict) else None
+    if not isinstance(transactions, dict):
+        raise _malformed("refund answer without transactions")
+    return tuple(_order_refund(r) for r in _list(transactions.get("refunds")))
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _malformed("order transactions are not a list")
+    return value
+
+
+def _order_payment(data: Any) -> MpOrderPayment:
+    if not isinstance(data, dict):
+        raise _malformed("order payment")
+    return MpOrderPayment(
+        id=_id(data.get("id"), "order payment"),
+        amount=_order_amount(data.get("amount"), "payment amount"),
+        paid_amount=_optional_order_amount(data.get("paid_amount"), "paid_amount"),
+        status=_optional_text(data.get("status")),
+        status_detail=_optional_text(data.get("status_detail")),
+        reference_id=_payments_api_id(data),
+    )
+
+
+def _payments_api_id(data: dict[str, Any]) -> str | None:
+    """The Payments-API payment behind a transaction: `reference.id` in QR notifications; a
+    bare `reference_id` counts only when it is a payment id (digits): the online reference
+    examples put a ULID there, which names nothing in the Payments API."""
+    reference = data.get("reference")
+    candidate = reference.get("id") if isinstance(reference, dict) else data.get("reference_id")
+    text = str(candidate) if isinstance(candidate, int | str) else ""
+    return text if _PAYMENTS_API_ID.fullmatch(text) else None
+
+
+def _order_refund(data: Any) -> MpOrderRefund:
+    if not isinstance(data, dict):
+        raise _malformed("order refund")
+    reference = data.get("reference_id")
+    return MpOrderRefund(
+        id=_id(data.get("id"), "order refund"),
+        transaction_id=_optional_text(data.get("transaction_id")),
+        amount=_order_amount(data.get("amount"), "refund amount"),
+        status=_optional_text(data.get("status")),
+        reference_id=str(reference) if isinstance(reference, int | str) and reference else None,
+    )

@@ -21,7 +21,7 @@ from .clock import Clock
 from .errors import ConfigurationError, NotFoundError
 from .models import InvalidInput, Notification, ReceivedVia
 from .notifications import (
-    InvalidNotification,
+    InvalidNotificationError,
     RawRequest,
     clean_headers,
     parse_http_capture,
@@ -117,6 +117,8 @@ def _read_source(
 ) -> None:
     via = ReceivedVia.STDIN if path == "-" else ReceivedVia.FILE
     stream = stdin if path == "-" else open(path, "rb")  # noqa: SIM115
+    if stream is None:
+        raise ValueError("reading '-' needs a stdin stream")
     try:
         for item in _read_items(stream, str(path), on_progress):
             batcher.add(item, via, policy, str(path))
@@ -170,7 +172,7 @@ class _Batcher:
             notification = parse_notification(request)
             if policy is not None and request.headers:
                 policy.check(notification)
-        except InvalidNotification as exc:
+        except InvalidNotificationError as exc:
             headers = clean_headers(request.headers or {}, request.query)
             self._invalid(_kept_text(request.body), exc.reason, headers, via, origin)
             return
@@ -242,7 +244,7 @@ def _read_items(
 class _Chain:
     """Lines already read, then the rest of the stream, as one line iterator."""
 
-    def __init__(self, lines: list[bytes], stream: BinaryIO) -> None:
+    def __init__(self, lines: list[bytes], stream: Iterable[bytes]) -> None:
         self._lines, self._stream = lines, stream
 
     def __iter__(self) -> Iterator[bytes]:
@@ -269,7 +271,9 @@ def _parses(line: bytes) -> bool:
     return True
 
 
-def _lines(first: bytes, rest: Iterable[bytes], on_progress: ProgressCallback | None):
+def _lines(
+    first: bytes, rest: Iterable[bytes], on_progress: ProgressCallback | None
+) -> Iterator[_Item]:
     for line in _Chain([first] if first else [], rest):
         _progress(on_progress, len(line))
         text = line.rstrip(b"\r\n")  # the line as it was, less its terminator
@@ -301,7 +305,7 @@ def _http_item(capture: bytes) -> _Item:
     text = capture.decode("utf-8", "backslashreplace")
     try:
         return _Item(parse_http_capture(text), None)
-    except InvalidNotification as exc:
+    except InvalidNotificationError as exc:
         return _Item(None, text, exc.reason)
 
 
@@ -323,12 +327,13 @@ class ReceiveResult:
 def receive_request(
     store: Store, request: RawRequest, clock: Clock, policy: SignaturePolicy | None
 ) -> ReceiveResult:
-    """Parse, check the signature, enqueue durably (one transaction). Raises InvalidNotification
-    (after keeping the request as an `invalid` dead letter: nothing that arrives is lost) or
+    """Parse, check the signature, enqueue durably (one transaction). Raises
+    InvalidNotificationError (after keeping the request as an `invalid` dead letter: nothing
+    that arrives is lost) or
     SignatureError (a forgery is refused, not kept); a storage failure raises StorageError."""
     try:
         notification = parse_notification(request)
-    except InvalidNotification as exc:
+    except InvalidNotificationError as exc:
         headers = clean_headers(request.headers or {}, request.query)
         kept = InvalidInput(_kept_text(request.body), exc.reason, headers, ReceivedVia.HTTP)
         store.record_invalid_many([kept], clock.now())
@@ -378,7 +383,7 @@ def count_rejection(store: Store, clock: Clock, reason: str) -> None:
 
 
 def admit(request: RawRequest, policy: SignaturePolicy | None) -> Notification:
-    """Parse and check a request without touching storage. Raises InvalidNotification or
+    """Parse and check a request without touching storage. Raises InvalidNotificationError or
     SignatureError; cheap enough to run on the server's event loop."""
     notification = parse_notification(request)
     if policy is not None:
@@ -393,6 +398,10 @@ def keep_invalid(store: Store, clock: Clock, request: RawRequest, reason: str) -
     store.record_invalid_many([kept], clock.now())
 
 
+# A request waiting for its row: the notification, how it came, the future its answer goes to.
+_Submission = tuple[Notification, str, Future[bool] | asyncio.Future[bool]]
+
+
 class GroupCommitter:
     """Durable intake for many concurrent requests: one thread stores whatever arrived while the
     previous transaction committed, all in one transaction (group commit), and only then
@@ -402,13 +411,13 @@ class GroupCommitter:
 
     def __init__(self, store: Store, clock: Clock, max_batch: int = 512) -> None:
         self._store, self._clock, self._max_batch = store, clock, max_batch
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Submission | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, notification: Notification, via: str = ReceivedVia.HTTP) -> Future:
+    def submit(self, notification: Notification, via: str = ReceivedVia.HTTP) -> Future[bool]:
         """A future that becomes True (queued) or False (duplicate), or raises StorageError."""
-        future: Future = Future()
+        future: Future[bool] = Future()
         self._queue.put((notification, via, future))
         return future
 
@@ -417,10 +426,10 @@ class GroupCommitter:
         notification: Notification,
         loop: asyncio.AbstractEventLoop,
         via: str = ReceivedVia.HTTP,
-    ) -> asyncio.Future:
+    ) -> asyncio.Future[bool]:
         """As `submit`, for a coroutine on `loop`. A batch's results reach the loop in one
         call, not one wake-up per request (measured: a wake-up is a syscall and a loop turn)."""
-        future = loop.create_future()
+        future: asyncio.Future[bool] = loop.create_future()
         self._queue.put((notification, via, future))
         return future
 
@@ -444,8 +453,8 @@ class GroupCommitter:
             if stop:
                 return
 
-    def _write(self, batch: list) -> None:
-        by_via: dict[str, list] = {}
+    def _write(self, batch: list[_Submission]) -> None:
+        by_via: dict[str, list[_Submission]] = {}
         for item in batch:
             by_via.setdefault(item[1], []).append(item)
         settled: list[tuple[Any, Any]] = []

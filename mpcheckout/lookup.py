@@ -6,6 +6,7 @@ from itertools import islice
 
 from .clock import Clock
 from .durations import parse_since
+from .gateway import MercadoPagoAccount as MercadoPagoAccount  # re-exported for `mp whoami`
 from .gateway import MercadoPagoGateway
 from .models import MerchantOrder, Payment
 
@@ -23,3 +24,8 @@ def search_recent(
 ) -> list[Payment]:
     now = clock.now()
     return list(islice(gateway.search_payments(parse_since(since, now), now), limit))
+
+
+def fetch_account(gateway: MercadoPagoGateway) -> MercadoPagoAccount:
+    """`mp whoami`: the account behind the configured token."""
+    return gateway.get_user_me()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 
 class EventStatus(StrEnum):
@@ -30,8 +30,13 @@ class OrderStatus(StrEnum):
     DISPUTED = "disputed"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # an Orders-API order nobody paid before it expired
     REFUNDED = "refunded"
-    CHARGED_BACK = "charged_back"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    CHARGEBACK_OPEN = "chargeback_open"  # the buyer disowned the payment; the case is open
+    CHARGEBACK_LOST = "chargeback_lost"  # charged_back/settled: the money went back to the buyer
+    CHARGEBACK_COVERED = "chargeback_covered"  # charged_back/reimbursed: Mercado Pago covered it
+    CHARGED_BACK = "charged_back"  # wave 1's state, before the outcome was told apart
     AMOUNT_MISMATCH = "amount_mismatch"
 
 
@@ -42,6 +47,14 @@ class ReceivedVia(StrEnum):
     REPLAY = "replay"
 
 
+# Kinds stored as text and read back as plain strings: Literal, so a row is its type as it is.
+NotificationKind = Literal["webhook", "ipn"]
+OrderSource = Literal["local", "mercadopago"]
+PaymentSource = Literal["webhook", "reconcile", "replay"]
+Resolution = Literal["replayed", "discarded"]
+RunStatus = Literal["ok", "partial", "failed"]
+
+
 @dataclass(slots=True, frozen=True)
 class Notification:
     """One parsed Mercado Pago notification, before it is queued.
@@ -50,7 +63,7 @@ class Notification:
     received; `headers` are the request headers with secrets removed.
     """
 
-    kind: str
+    kind: NotificationKind
     topic: str
     action: str | None
     resource_id: str | None
@@ -150,7 +163,7 @@ class Order:
     currency: str | None
     created_at: datetime
     updated_at: datetime
-    source: str = "local"
+    source: OrderSource = "local"
     title: str | None = None
     preference_id: str | None = None
     payment_id: str | None = None
@@ -169,7 +182,7 @@ class PaymentLog:
     amount: Decimal | None
     currency: str | None
     date_last_updated: datetime | None
-    source: str
+    source: PaymentSource
     recorded_at: datetime
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
@@ -189,7 +202,7 @@ class DeadLetter:
     received_via: str | None
     dead_at: datetime
     resolved_at: datetime | None = None
-    resolution: str | None = None
+    resolution: Resolution | None = None
     note: str | None = None
 
 
@@ -198,7 +211,7 @@ class ReconcileRun:
     id: int | None
     started_at: datetime
     finished_at: datetime | None
-    status: str
+    status: RunStatus
     leases_recovered: int = 0
     retried: int = 0
     swept: int = 0
@@ -228,3 +241,58 @@ def to_jsonable(value: Any) -> Any:
 
 def dump_json(value: Any, **kwargs: Any) -> str:
     return json.dumps(to_jsonable(value), ensure_ascii=False, **kwargs)
+
+
+MpOrderType = Literal["online", "qr", "point"]
+
+
+@dataclass(slots=True, frozen=True)
+class MpOrderPayment:
+    """One payment transaction of an Orders-API order (`PAY01…`); `reference_id` is the
+    Payments-API payment behind it when Mercado Pago names one (QR orders do)."""
+
+    id: str
+    amount: Decimal
+    paid_amount: Decimal | None
+    status: str | None
+    status_detail: str | None
+    reference_id: str | None
+
+
+@dataclass(slots=True, frozen=True)
+class MpOrderRefund:
+    """One refund of an Orders-API order (`REF01…`), of the transaction it names."""
+
+    id: str
+    transaction_id: str | None
+    amount: Decimal
+    status: str | None
+    reference_id: str | None
+
+
+@dataclass(slots=True, frozen=True)
+class MpOrder:
+    """An Orders-API order (`ORD…`) as GET /v1/orders/{id} answers it. Amounts arrive as
+    strings ("100.00") and are read as exact Decimals; `version` grows with every change
+    (0 when the answer carries none)."""
+
+    id: str
+    status: str
+    status_detail: str | None
+    external_reference: str | None
+    total_amount: Decimal
+    total_paid_amount: Decimal | None
+    currency: str | None
+    type: str  # online | qr | point (MpOrderType), kept as sent should a new one appear
+    version: int
+    last_updated_date: datetime | None
+    created_date: datetime | None  # what the Orders search's date window filters on
+    transactions: tuple[MpOrderPayment, ...] = ()  # transactions.payments
+    refunds: tuple[MpOrderRefund, ...] = ()  # transactions.refunds
+    raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @property
+    def refunded_amount(self) -> Decimal:
+        """What went back to the buyer: the refunds Mercado Pago reports as processed."""
+        done = (r.amount for r in self.refunds if r.status in (None, "processed"))
+        return sum(done, Decimal(0))

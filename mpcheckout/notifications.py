@@ -37,7 +37,7 @@ QUERY_PSEUDO_HEADER = ":query"
 _NOTIFICATION_PARAMETERS = frozenset({"data.id", "type", "topic", "id"})
 
 
-class InvalidNotification(ValidationError):
+class InvalidNotificationError(ValidationError):
     """The input is not a Mercado Pago notification; `reason` says why in one English line."""
 
     code = "invalid_notification"
@@ -58,9 +58,9 @@ class RawRequest:
 
 
 def parse_notification(request: RawRequest) -> Notification:
-    """Parse one request. Raises InvalidNotification (and nothing else) for bad input."""
+    """Parse one request. Raises InvalidNotificationError (and nothing else) for bad input."""
     if len(request.body) > MAX_NOTIFICATION_BYTES:
-        raise InvalidNotification(f"larger than {MAX_NOTIFICATION_BYTES} bytes")
+        raise InvalidNotificationError(f"larger than {MAX_NOTIFICATION_BYTES} bytes")
     raw_query = request.query.lstrip("?")
     query = _query(raw_query) if raw_query else {}
     headers = (
@@ -80,7 +80,7 @@ def _query(raw_query: str) -> dict[str, str]:
     pairs = parse_qsl(raw_query, keep_blank_values=True)
     names = [name for name, _ in pairs if name in _NOTIFICATION_PARAMETERS]
     if len(names) != len(set(names)):
-        raise InvalidNotification("a notification parameter is repeated in the query string")
+        raise InvalidNotificationError("a notification parameter is repeated in the query string")
     return dict(pairs)
 
 
@@ -100,16 +100,16 @@ def _decode(body: bytes) -> str:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidNotification("body is not UTF-8 text") from None
+        raise InvalidNotificationError("body is not UTF-8 text") from None
 
 
 def _load_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except (ValueError, RecursionError) as exc:  # ValueError: also an over-long integer
-        raise InvalidNotification(f"malformed JSON: {exc}"[:200]) from None
+        raise InvalidNotificationError(f"malformed JSON: {exc}"[:200]) from None
     if not isinstance(value, dict):
-        raise InvalidNotification(f"a JSON {type(value).__name__}, not an object")
+        raise InvalidNotificationError(f"a JSON {type(value).__name__}, not an object")
     return value
 
 
@@ -121,7 +121,7 @@ def _from_body(
     if "topic" in body and "resource" in body:
         resource = _resource_id(body["resource"])
         return _ipn(_topic(body["topic"]), resource, headers, text)
-    raise InvalidNotification("neither a Webhooks nor an IPN notification")
+    raise InvalidNotificationError("neither a Webhooks nor an IPN notification")
 
 
 def _webhook(
@@ -131,7 +131,7 @@ def _webhook(
     action = _optional_text(body.get("action"), "action")
     data = body.get("data")
     if data is not None and not isinstance(data, dict):
-        raise InvalidNotification("data is not an object")
+        raise InvalidNotificationError("data is not an object")
     body_id = (data or {}).get("id")
     if body_id not in (None, ""):
         _scalar_id(body_id, "data.id")  # a hostile one is refused wherever the id is taken from
@@ -178,7 +178,7 @@ def _from_query(query: dict[str, str], headers: dict[str, str]) -> Notification:
             payload="",
             headers=headers,
         )
-    raise InvalidNotification("empty body and no notification in the query string")
+    raise InvalidNotificationError("empty body and no notification in the query string")
 
 
 def _ipn(topic: str, resource_id: str, headers: dict[str, str], text: str) -> Notification:
@@ -211,10 +211,10 @@ def _scalar_id(value: Any, name: str) -> str:
     if type(value) is int and 0 <= value < _MAX_NUMERIC_ID:  # the common case: always safe
         return str(value)
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise InvalidNotification(f"{name} is not a string or a number")
+        raise InvalidNotificationError(f"{name} is not a string or a number")
     text = str(value).strip()
     if not _ID_PATTERN.fullmatch(text):
-        raise InvalidNotification(f"{name} has characters an id never has")
+        raise InvalidNotificationError(f"{name} has characters an id never has")
     return text
 
 
@@ -226,13 +226,13 @@ def _optional_text(value: Any, name: str) -> str | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str) or not _TOPIC_PATTERN.fullmatch(value):
-        raise InvalidNotification(f"{name} is not a plain name")
+        raise InvalidNotificationError(f"{name} is not a plain name")
     return value
 
 
 def _topic(value: Any) -> str:
     if not isinstance(value, str) or not _TOPIC_PATTERN.fullmatch(value):
-        raise InvalidNotification("type/topic is missing or not a plain name")
+        raise InvalidNotificationError("type/topic is missing or not a plain name")
     return value
 
 
@@ -253,7 +253,7 @@ def parse_http_capture(text: str) -> RawRequest:
     lines = text.replace("\r\n", "\n").split("\n")
     parts = lines[0].split()
     if len(parts) < 2 or parts[0].upper() not in ("POST", "GET", "PUT"):
-        raise InvalidNotification("not an HTTP request capture")
+        raise InvalidNotificationError("not an HTTP request capture")
     target = parts[1]
     query = target.split("?", 1)[1] if "?" in target else ""
     headers: dict[str, str] = {}

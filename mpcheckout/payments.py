@@ -14,6 +14,7 @@ the same order (a failed retry by the buyer, a second card) is logged but never 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -80,6 +81,49 @@ def decide(order: Order | None, payment: Payment, now: datetime) -> Decision:
     if target == OrderStatus.PAID and _mismatch(order, payment):
         return Decision(Outcome.MISMATCH, _moved(order, payment, OrderStatus.AMOUNT_MISMATCH, now))
     return Decision(Outcome.APPLIED, _moved(order, payment, target, now))
+
+
+@dataclass(slots=True, frozen=True)
+class BatchDecision:
+    """What one transaction writes for a batch of payment states."""
+
+    outcomes: tuple[Outcome, ...]  # one per payment, in batch order
+    logged: tuple[Payment, ...]  # the payment states to log, in batch order
+    orders: dict[str, Order]  # the order rows to write, by id, in order of first change
+    created: frozenset[str]  # the ids among `orders` that are not stored yet
+
+
+def decide_batch(
+    payments: Sequence[Payment],
+    orders: Mapping[str, Order],
+    logged: Iterable[tuple[str, str]],
+    now: datetime,
+    order_id_for: Callable[[Payment], str] = order_id_for,
+    decide: Callable[[Order | None, Payment, datetime], Decision] = decide,
+) -> BatchDecision:
+    """`decide` over a batch as one transaction sees it: `orders` and `logged` (payment id,
+    status) are what is stored; a later payment sees what an earlier one did to its order, and
+    a state already logged, stored or earlier in the batch, is a duplicate."""
+    current, seen = dict(orders), set(logged)
+    outcomes: list[Outcome] = []
+    logs: list[Payment] = []
+    changed: dict[str, Order] = {}
+    created: set[str] = set()
+    for payment in payments:
+        if (payment.id, payment.status) in seen:
+            outcomes.append(Outcome.DUPLICATE)
+            continue
+        order_id = order_id_for(payment)
+        decision = decide(current.get(order_id), payment, now)
+        outcomes.append(decision.outcome)
+        if decision.logs_payment:
+            seen.add((payment.id, payment.status))
+            logs.append(payment)
+        if decision.order is not None:
+            current[order_id] = changed[order_id] = decision.order
+            if decision.order_is_new:
+                created.add(order_id)
+    return BatchDecision(tuple(outcomes), tuple(logs), changed, frozenset(created))
 
 
 def _create(payment: Payment, now: datetime) -> Decision:

@@ -187,12 +187,20 @@ class _Run:
     commit claims the next batch in the same transaction. With concurrency 1 there is no pool:
     events are resolved inline, which is all an instant gateway needs."""
 
-    def __init__(self, processor, summary, limit, deadline, should_stop, on_event) -> None:
-        self.p: Processor = processor
-        self.summary: ProcessSummary = summary
+    def __init__(
+        self,
+        processor: Processor,
+        summary: ProcessSummary,
+        limit: int | None,
+        deadline: float | None,
+        should_stop: Callable[[], bool],
+        on_event: Callable[[int], None] | None,
+    ) -> None:
+        self.p = processor
+        self.summary = summary
         self.limit, self.deadline, self.should_stop = limit, deadline, should_stop
         self.on_event = on_event
-        self.in_flight: dict[Future, ClaimedEvent] = {}
+        self.in_flight: dict[Future[tuple[EventOutcome, bool]], ClaimedEvent] = {}
         self.finished: list[tuple[EventOutcome, bool]] = []
         self.exhausted = False
 

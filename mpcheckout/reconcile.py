@@ -12,14 +12,11 @@ checkpoint advances only when the whole sweep finished, so a failed page is swep
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Literal, Protocol
 
 from .alerts import AlertOutcome, run_alerts
 from .clock import Clock, parse_iso, utc_iso
@@ -27,7 +24,7 @@ from .config import ReconcileSettings, Settings
 from .durations import parse_duration
 from .errors import ExternalServiceError, LockHeldError, MercadoPagoUnavailableError
 from .gateway import MercadoPagoGateway
-from .models import Order, Payment, ReconcileRun
+from .models import Order, Payment, ReconcileRun, RunStatus
 from .processor import RULES, Processor, ProcessSummary, build_processor
 from .store.base import ApplyCounts, Store
 
@@ -79,7 +76,7 @@ class ReconcileResult:
     api_unreachable: bool = False
 
     @property
-    def status(self) -> str:
+    def status(self) -> RunStatus | Literal["skipped"]:
         return self.run.status if self.run else "skipped"
 
 
@@ -103,30 +100,9 @@ def reconcile(
 
 
 def _take_lock(store: Store, holder: str, now: datetime, options: ReconcileOptions) -> bool:
-    """Take the run lock; a lock whose holder was a process on this host that no longer
-    exists (killed mid-run) is taken over at once instead of after `lock_timeout`."""
-    if store.try_lock(LOCK_NAME, holder, now, stale_after=options.lock_timeout.total_seconds()):
-        return True
-    return _holder_gone(store.get_meta(f"lock:{LOCK_NAME}")) and store.try_lock(
-        LOCK_NAME, holder, now, stale_after=0
-    )
-
-
-def _holder_gone(lock: str | None) -> bool:
-    try:
-        host, _, pid = json.loads(lock)["holder"].rpartition(":")
-        pid_number = int(pid)
-    except (TypeError, ValueError, KeyError):
-        return False
-    if host != socket.gethostname():
-        return False  # another machine's process: only the timeout can tell
-    try:
-        os.kill(pid_number, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    """Take the run lock; the store takes over a lock whose holder was a process on this host
+    that no longer exists (killed mid-run) at once instead of after `lock_timeout`."""
+    return store.try_lock(LOCK_NAME, holder, now, stale_after=options.lock_timeout.total_seconds())
 
 
 def wait_for_lock(
@@ -147,7 +123,7 @@ def wait_for_lock(
     store.release_lock(LOCK_NAME, holder)
 
 
-class _StepFailed(Exception):
+class _StepFailedError(Exception):
     """A step that failed part-way: what it managed (`count`) still happened."""
 
     def __init__(self, count: int, cause: ExternalServiceError) -> None:
@@ -156,7 +132,14 @@ class _StepFailed(Exception):
 
 
 class _Run:
-    def __init__(self, store, gateway, processor, clock, options: ReconcileOptions) -> None:
+    def __init__(
+        self,
+        store: Store,
+        gateway: PaymentSearch,
+        processor: Processor,
+        clock: Clock,
+        options: ReconcileOptions,
+    ) -> None:
         self.store, self.gateway, self.processor = store, gateway, processor
         self.clock, self.options = clock, options
         self.result = ReconcileResult(dry_run=options.dry_run)
@@ -181,7 +164,7 @@ class _Run:
         self.result.run = run
         return self.result
 
-    def _status(self, run: ReconcileRun) -> str:
+    def _status(self, run: ReconcileRun) -> RunStatus:
         if not self.errors:
             return "ok"
         sweep = next(step for step in self.result.steps if step.name == "sweep")
@@ -192,7 +175,7 @@ class _Run:
         started = time.monotonic()
         try:
             report.count = action()
-        except _StepFailed as failed:
+        except _StepFailedError as failed:
             exc = failed.cause
             report.count, report.error = failed.count, f"{exc.code}: {exc.describe()}"
             self.errors += 1
@@ -249,7 +232,7 @@ class _Run:
             counts.merge(self._apply(batch))
         self._record_outcomes(counts)
         if failure is not None:
-            raise _StepFailed(seen, failure) from failure
+            raise _StepFailedError(seen, failure) from failure
         if not self.options.dry_run:
             self.store.set_meta(CHECKPOINT_KEY, utc_iso(end), self.clock.now())
             self.result.checkpoint_advanced = True

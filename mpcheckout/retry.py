@@ -14,6 +14,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from .errors import ExternalServiceError, MercadoPagoNotFoundError
 from .models import DeadLetterReason
@@ -45,7 +46,7 @@ class RetryPolicy:
         self._rng = rng or random.Random()
 
     @classmethod
-    def from_minutes(cls, minutes: Sequence[float], **kwargs) -> RetryPolicy:
+    def from_minutes(cls, minutes: Sequence[float], **kwargs: Any) -> RetryPolicy:
         return cls([timedelta(minutes=step) for step in minutes], **kwargs)
 
     @property

@@ -38,6 +38,8 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if name.startswith("MPCHECKOUT_") and name != "MPCHECKOUT_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)
     monkeypatch.setenv("MPCHECKOUT_LOCALE", "en")
+    # A bug inside a command fails its test with the traceback, not with "exit 70".
+    monkeypatch.setenv("MPCHECKOUT_RAISE_UNEXPECTED", "1")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

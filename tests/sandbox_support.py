@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from mpcheckout.sandbox.client import SandboxControl
 from mpcheckout.sandbox.server import SandboxServer
 
 SANDBOX_TOKEN = "TEST-sandbox-token-for-tests"
@@ -56,6 +57,15 @@ def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
         urllib.request.Request(f"{server.url}/_sandbox/reset", method="POST"), timeout=5
     ).close()
     yield server
+
+
+@pytest.fixture
+def sandbox_control(sandbox: SandboxServer) -> Iterator[SandboxControl]:
+    """The control API of the `sandbox` fixture's server: payments approved, refunds made
+    outside the shop, chargebacks, merchant-order notifications, faults, the request log."""
+    control = SandboxControl(sandbox.url, timeout=5.0)
+    yield control
+    control.close()
 
 
 _shared: dict[str, SandboxServer] = {}

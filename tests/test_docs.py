@@ -29,9 +29,7 @@ def command_paths(command=None, prefix=()):
 
 
 def click_context(command):
-    from typer import _click
-
-    return _click.Context(command)
+    return typer.Context(command)
 
 
 def test_every_command_has_help_text():

@@ -10,9 +10,8 @@ from ..alerts import send_test, sinks_from_settings
 from ..errors import EXIT_PROBLEMS, ConfigurationError
 from ..i18n import Translator
 from . import output
-from .state import startup_translator, state_of
-
-_ = startup_translator()
+from .helptext import help_key as _
+from .state import state_of
 
 alerts_app = typer.Typer(help=_("help.alerts"), no_args_is_help=True)
 

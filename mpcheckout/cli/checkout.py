@@ -10,9 +10,8 @@ import typer
 
 from ..checkout import create_payment_link
 from . import output
-from .state import startup_translator, state_of
-
-_ = startup_translator()
+from .helptext import help_key as _
+from .state import state_of
 
 checkout_app = typer.Typer(help=_("help.checkout"), no_args_is_help=True)
 
@@ -50,10 +49,11 @@ def link_command(
         expires=expires,
         reference=reference,
         public_url=runtime.settings.server.public_url,
-        test_credentials=bool(token) and token.get_secret_value().startswith("TEST-"),
+        test_credentials=token is not None and token.get_secret_value().startswith("TEST-"),
     )
+    url = link.url or ""  # Mercado Pago always answers with an init_point
     if qr_png is not None:
-        segno.make(link.url, error="m").save(str(qr_png), scale=8, border=2)
+        segno.make(url, error="m").save(str(qr_png), scale=8, border=2)
     if json_output:
         output.emit_json(
             {
@@ -64,9 +64,9 @@ def link_command(
             }
         )
         return
-    typer.echo(link.url)
+    typer.echo(url)
     if qr:
-        segno.make(link.url, error="m").terminal(compact=True)
+        segno.make(url, error="m").terminal(compact=True)
     result = link.checkout
     output.notice(
         t(

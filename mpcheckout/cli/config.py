@@ -10,9 +10,8 @@ import typer
 
 from ..maintenance import effective_settings, init_workspace
 from . import output
-from .state import startup_translator, state_of
-
-_ = startup_translator()
+from .helptext import help_key as _
+from .state import state_of
 
 config_app = typer.Typer(help=_("help.config"), no_args_is_help=True)
 

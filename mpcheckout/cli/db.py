@@ -10,9 +10,8 @@ from ..copy import DEFAULT_BATCH_SIZE, CopyResult, copy_database, rows_to_copy
 from ..i18n import Translator
 from ..maintenance import describe_database, upgrade_database
 from . import output
-from .state import startup_translator, state_of
-
-_ = startup_translator()
+from .helptext import help_key as _
+from .state import state_of
 
 db_app = typer.Typer(help=_("help.db"), no_args_is_help=True)
 

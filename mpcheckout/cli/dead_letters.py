@@ -20,9 +20,9 @@ from ..dead_letters import (
 from ..errors import UsageError
 from ..models import DeadLetter
 from . import output
-from .state import startup_translator, state_of
+from .helptext import help_key as _
+from .state import state_of
 
-_ = startup_translator()
 CONFIRM_ABOVE = 10
 
 dlq_app = typer.Typer(help=_("help.dlq"), no_args_is_help=True)

@@ -9,9 +9,9 @@ import typer
 from ..demo import DemoReport, run_demo
 from ..errors import EXIT_PROBLEMS
 from . import output
-from .state import startup_translator, state_of
+from .helptext import help_key as _
+from .state import state_of
 
-_ = startup_translator()
 DEMO_DATABASE = "mpcheckout-demo.db"
 
 

@@ -10,9 +10,8 @@ import typer
 from ..events import get_event, list_events
 from ..models import QueueEvent
 from . import output
-from .state import startup_translator, state_of
-
-_ = startup_translator()
+from .helptext import help_key as _
+from .state import state_of
 
 events_app = typer.Typer(help=_("help.events"), no_args_is_help=True)
 

@@ -11,9 +11,8 @@ import typer
 from ..errors import EXIT_DATA
 from ..ingest import IngestSummary, SignaturePolicy, expand_paths, ingest_sources, require_secrets
 from . import output
-from .state import startup_translator, state_of
-
-_ = startup_translator()
+from .helptext import help_key as _
+from .state import state_of
 
 
 def register(app: typer.Typer) -> None:

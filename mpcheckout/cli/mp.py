@@ -1,4 +1,4 @@
-"""`mpcheckout mp payment ID | search --since 2h | merchant-order ID`"""
+"""`mpcheckout mp payment ID | search --since 2h | merchant-order ID | whoami`"""
 
 from __future__ import annotations
 
@@ -6,12 +6,17 @@ from typing import Annotated
 
 import typer
 
-from ..lookup import fetch_merchant_order, fetch_payment, search_recent
+from ..lookup import (
+    MercadoPagoAccount,
+    fetch_account,
+    fetch_merchant_order,
+    fetch_payment,
+    search_recent,
+)
 from ..models import Payment
 from . import output
-from .state import startup_translator, state_of
-
-_ = startup_translator()
+from .helptext import help_key as _
+from .state import state_of
 
 mp_app = typer.Typer(help=_("help.mp"), no_args_is_help=True)
 JsonOption = Annotated[bool, typer.Option("--json", help=_("help.opt.json"))]
@@ -76,6 +81,30 @@ def merchant_order_command(
                 (t("col.payments"), ", ".join(order.payment_ids) or "-"),
             ],
         )
+    )
+
+
+@mp_app.command("whoami", help=_("help.mp_whoami"))
+def whoami_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    state = state_of(ctx)
+    account = fetch_account(state.runtime.gateway)
+    if json_output:
+        output.emit_json(account)
+        return
+    output.show(render_account(account, state.t))
+
+
+def render_account(account: MercadoPagoAccount, t):
+    return output.pairs(
+        t("mp.whoami_title"),
+        [
+            (t("mp.whoami_id"), account.id),
+            (t("mp.whoami_nickname"), account.nickname),
+            (t("mp.whoami_site"), account.site_id),
+            (t("mp.whoami_country"), account.country_id),
+            (t("mp.whoami_test_user"), t("mp.whoami_yes" if account.test_user else "mp.whoami_no")),
+            (t("mp.whoami_evidence"), account.test_user_evidence),
+        ],
     )
 
 

@@ -8,9 +8,8 @@ import typer
 
 from ..orders import list_orders, order_detail
 from . import output
-from .state import startup_translator, state_of
-
-_ = startup_translator()
+from .helptext import help_key as _
+from .state import state_of
 
 orders_app = typer.Typer(help=_("help.orders"), no_args_is_help=True)
 JsonOption = Annotated[bool, typer.Option("--json", help=_("help.opt.json"))]

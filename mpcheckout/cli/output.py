@@ -10,45 +10,45 @@ import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
 
 from ..errors import AppError, error_document
 from ..i18n import Translator
 from ..models import to_jsonable
 
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+# Rich is imported by the functions that draw with it, never by this module: `--json` output
+# and the error path of a script need none of it, and it costs every command ~35 ms to load.
+
 EXIT_INTERNAL = 70
-
-
-class Lang(StrEnum):
-    es = "es"
-    en = "en"
-    pt = "pt"
 
 
 def stdout_console() -> Console:
     """Data console. Off a terminal, rich would wrap at 80 columns; wide tables stay whole."""
+    from rich.console import Console
+
     console = Console(soft_wrap=False, highlight=False)
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console = Console(width=200, soft_wrap=False, highlight=False)
+    console.on_broken_pipe = _reader_gone  # type: ignore[method-assign]
     return console
+
+
+def _reader_gone() -> None:
+    """Rich would exit 1 when stdout's reader goes away (`| head`); the CLI's error boundary
+    ends such a command quietly with the shell's own code for it instead."""
+    raise BrokenPipeError
 
 
 def stderr_console() -> Console:
     """Notices are lines of prose: off a terminal, never hard-wrapped mid-sentence."""
+    from rich.console import Console
+
     console = Console(stderr=True, highlight=False)
     if not console.is_terminal:
         console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -68,6 +68,13 @@ def emit_json(value: Any) -> None:
     typer.echo(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2))
 
 
+def escape(text: str) -> str:
+    """`text` shown as it is, not read as rich markup."""
+    from rich.markup import escape as escape_markup
+
+    return escape_markup(text)
+
+
 def notice(text: str) -> None:
     stderr_console().print(escape(text))
 
@@ -83,6 +90,8 @@ def money(amount: Any, currency: str | None) -> str:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+    from rich.table import Table
+
     grid = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
         grid.add_column(column)
@@ -92,6 +101,8 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
 
 
 def pairs(title: str | None, rows: Iterable[tuple[str, Any]]) -> Table:
+    from rich.table import Table
+
     grid = Table(title=title, title_justify="left", show_header=False)
     grid.add_column(style="bold")
     grid.add_column()
@@ -116,6 +127,8 @@ def byte_progress(label: str, total: int | None) -> Iterator[Any]:
     if not console.is_terminal:
         yield lambda amount: None
         return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
     columns = [TextColumn(label), BarColumn(), DownloadColumn(), TimeRemainingColumn()]
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(label, total=total)
@@ -128,6 +141,14 @@ def count_progress(label: str, total: int | None) -> Iterator[Any]:
     if not console.is_terminal:
         yield lambda amount=1: None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     columns = [TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()]
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(label, total=total)

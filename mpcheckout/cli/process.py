@@ -12,9 +12,8 @@ from ..errors import EXIT_UNAVAILABLE
 from ..processor import ProcessSummary, build_processor, next_due, run_processing
 from ..runtime import worker_id
 from . import output
-from .state import startup_translator, state_of
-
-_ = startup_translator()
+from .helptext import help_key as _
+from .state import state_of
 
 
 def register(app: typer.Typer) -> None:

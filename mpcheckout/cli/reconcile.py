@@ -11,9 +11,8 @@ from ..errors import EXIT_PROBLEMS, EXIT_UNAVAILABLE
 from ..reconcile import ReconcileRequest, ReconcileResult, history, run_reconcile
 from ..runtime import worker_id
 from . import output
-from .state import startup_translator, state_of
-
-_ = startup_translator()
+from .helptext import help_key as _
+from .state import state_of
 
 reconcile_app = typer.Typer(help=_("help.reconcile"), invoke_without_command=True)
 JsonOption = Annotated[bool, typer.Option("--json", help=_("help.opt.json"))]
@@ -58,12 +57,13 @@ def reconcile_command(
         _render(result, t)
     output.report_alerts(alerts, t)
     if trouble:
-        unreachable = result.api_unreachable and not result.run.swept
+        unreachable = result.api_unreachable and not (result.run and result.run.swept)
         raise typer.Exit(EXIT_UNAVAILABLE if unreachable else EXIT_PROBLEMS)
 
 
 def _render(result: ReconcileResult, t) -> None:
     run = result.run
+    assert run is not None, "only a run that found the lock held has no log row"
     steps = output.table(
         t("reconcile.steps_title"),
         [t("col.step"), t("col.count"), t("col.seconds"), t("col.error")],

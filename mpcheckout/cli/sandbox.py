@@ -11,9 +11,8 @@ import typer
 
 from ..errors import EXIT_PROBLEMS
 from . import output
-from .state import startup_translator, state_of
-
-_ = startup_translator()
+from .helptext import help_key as _
+from .state import state_of
 
 sandbox_app = typer.Typer(help=_("help.sandbox"), no_args_is_help=True)
 

@@ -9,9 +9,8 @@ import typer
 from ..server.context import ServeOptions
 from ..server.runner import serve_forever
 from . import output
-from .state import startup_translator, state_of
-
-_ = startup_translator()
+from .helptext import help_key as _
+from .state import state_of
 
 
 def register(app: typer.Typer) -> None:

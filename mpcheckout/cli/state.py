@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from ..config import load_settings
 from ..i18n import Translator, resolve_locale
-from ..runtime import Runtime
+from .helptext import help_translator
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 
-def startup_translator(argv: list[str] | None = None) -> Translator:
-    """The language of help texts, fixed when the CLI is built: `--lang` if it is on the command
-    line, else MPCHECKOUT_LOCALE / LANG, else Spanish."""
-    argv = sys.argv[1:] if argv is None else argv
-    explicit = None
-    for index, arg in enumerate(argv):
-        if arg == "--lang" and index + 1 < len(argv):
-            explicit = argv[index + 1]
-        elif arg.startswith("--lang="):
-            explicit = arg.split("=", 1)[1]
-    return Translator(resolve_locale(explicit))
+class Lang(StrEnum):
+    es = "es"
+    en = "en"
+    pt = "pt"
 
 
 @dataclass
@@ -33,11 +29,17 @@ class CliState:
     database_url: str | None = None
     lang: str | None = None
     debug: bool = False
+    help_t: Translator = field(default_factory=lambda: help_translator(()))
     _runtime: Runtime | None = field(default=None, repr=False)
 
     @property
     def runtime(self) -> Runtime:
         if self._runtime is None:
+            # Settings (pydantic) and the store load here, when a command first needs them:
+            # `--help` and `--version` never do.
+            from ..config import load_settings
+            from ..runtime import Runtime
+
             overrides = {"database.url": self.database_url, "locale": self.lang}
             self._runtime = Runtime(load_settings(self.config_path, overrides))
         return self._runtime

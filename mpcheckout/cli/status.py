@@ -6,15 +6,13 @@ import time
 from typing import Annotated
 
 import typer
-from rich.console import Group
-from rich.live import Live
 
 from ..durations import format_duration
 from ..status import Health, StatusReport, build_status
 from . import output
-from .state import startup_translator, state_of
+from .helptext import help_key as _
+from .state import state_of
 
-_ = startup_translator()
 WATCH_SECONDS = 2.0
 COLORS = {Health.GREEN: "green", Health.YELLOW: "yellow", Health.RED: "red"}
 
@@ -49,6 +47,9 @@ def status(
 
 
 def _watch(current, t) -> None:
+    from rich.console import Group
+    from rich.live import Live
+
     with Live(
         Group(*_renderables(current(), t)), console=output.stdout_console(), auto_refresh=False
     ) as live:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -29,7 +29,7 @@ def catalog(locale: str) -> dict[str, str]:
     return merged
 
 
-def _flatten(table: Mapping[str, Any], prefix: str = ""):
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
     for key, value in table.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
@@ -59,7 +59,7 @@ def resolve_locale(explicit: str | None = None, environ: Mapping[str, str] | Non
     return DEFAULT_LOCALE
 
 
-class _Params(dict):
+class _Params(dict[str, Any]):
     """A missing placeholder shows as `{name}` instead of failing the error message itself."""
 
     def __missing__(self, key: str) -> str:

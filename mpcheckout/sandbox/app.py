@@ -11,10 +11,12 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp
 
 from . import mp_errors
+from .account import account_routes, with_clock_date
 from .api import api_routes
 from .context import SandboxContext
 from .control import control_routes
 from .middleware import SandboxMiddleware
+from .orders import order_routes
 from .web import error_response
 
 
@@ -36,7 +38,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def build_app(context: SandboxContext) -> ASGIApp:
     app = Starlette(
-        routes=[*api_routes(), *control_routes()],
+        routes=[*api_routes(), *control_routes(), *account_routes(), *order_routes()],
         exception_handlers={
             mp_errors.ApiError: _api_error,
             HTTPException: _http_error,
@@ -44,4 +46,4 @@ def build_app(context: SandboxContext) -> ASGIApp:
         },
     )
     app.state.sandbox = context
-    return SandboxMiddleware(app, context.faults, context.access_token)
+    return with_clock_date(SandboxMiddleware(app, context), context.clock)

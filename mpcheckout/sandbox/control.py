@@ -14,8 +14,10 @@ from starlette.routing import Route
 
 from . import inputs, mp_errors
 from .context import SandboxContext
+from .control_money import money_routes
 from .dates import parse_datetime
-from .faults import InvalidFaultSpec, parse_fault_rule
+from .faults import InvalidFaultSpecError, parse_fault_rule
+from .notifier import ACTIONS, MERCHANT_ORDER_ACTIONS
 from .render import payment_json
 from .web import context_of, numeric_id, read_json
 
@@ -56,12 +58,57 @@ async def move_payment(request: Request) -> JSONResponse:
 
 
 async def notify_payment(request: Request) -> JSONResponse:
+    """A notify spec; with `"topic": "merchant_order"` the notification is the payment's
+    merchant order's topic_merchant_order_wh (action create|update, default update)."""
     context = context_of(request)
     payment_id = numeric_id(request.path_params["payment_id"], mp_errors.payment_not_found())
     payment = context.state.payment(payment_id)
-    spec = inputs.notify_spec(inputs.require_object(await read_json(request, empty={})))
-    records = await context.notify(payment, spec, "payment.updated") if spec else []
+    body = inputs.require_object(await read_json(request, empty={}))
+    topic = body.get("topic", "payment")
+    if topic not in ("payment", "merchant_order"):
+        message = "topic invalid. Expected payment or merchant_order"
+        raise mp_errors.bad_request(message, data="topic")
+    for_order = topic == "merchant_order"
+    spec = inputs.notify_spec(body, MERCHANT_ORDER_ACTIONS if for_order else ACTIONS)
+    if spec is None:  # a body is an object, so this only keeps the types honest
+        return JSONResponse({"deliveries": []})
+    if for_order:
+        order = context.state.merchant_order(payment.merchant_order_id)
+        records = await context.notify_merchant_order(order, spec, spec.action or "update")
+    else:
+        records = await context.notify(payment, spec, "payment.updated")
     return JSONResponse({"deliveries": records})
+
+
+async def api_notify(request: Request) -> JSONResponse:
+    """How changes made through the API (refunds, cancels, captures) are notified:
+    POST `{"notify": spec}` or `{"notify": false}`; GET shows it (null: not notified)."""
+    context = context_of(request)
+    if request.method == "POST":
+        body = inputs.require_object(await read_json(request, empty={}))
+        context.api_notify = inputs.notify_spec(body.get("notify"))
+    spec = context.api_notify
+    if spec is None:
+        return JSONResponse({"notify": None})
+    shown = {"url": spec.url, "ipn": spec.ipn, "duplicates": spec.duplicates}
+    return JSONResponse({"notify": shown})
+
+
+async def requests_received(request: Request) -> JSONResponse:
+    """The request log, oldest first; `?endpoint=refunds.create` or `?method=POST` filter it."""
+    log = context_of(request).requests
+    if request.method == "DELETE":
+        cleared = len(log.records())
+        log.clear()
+        return JSONResponse({"cleared": cleared})
+    endpoint, method = request.query_params.get("endpoint"), request.query_params.get("method")
+    records = [
+        record.to_json()
+        for record in log.records()
+        if (endpoint is None or record.endpoint == endpoint)
+        and (method is None or record.method == method.upper())
+    ]
+    return JSONResponse({"requests": records, "dropped": log.dropped})
 
 
 async def outbox(request: Request) -> JSONResponse:
@@ -81,7 +128,7 @@ async def faults(request: Request) -> JSONResponse:
         body = await read_json(request, empty={})
         try:
             rules = [parse_fault_rule(spec) for spec in _as_list(body)]
-        except InvalidFaultSpec as exc:
+        except InvalidFaultSpecError as exc:
             raise mp_errors.bad_request(exc.reason, data="faults") from None
         for rule in rules:
             plan.add(rule)
@@ -138,4 +185,7 @@ def control_routes() -> list[Route]:
         Route("/_sandbox/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/_sandbox/clock", clock, methods=["GET", "POST"]),
         Route("/_sandbox/reset", reset, methods=["POST"]),
+        Route("/_sandbox/api-notify", api_notify, methods=["GET", "POST"]),
+        Route("/_sandbox/requests", requests_received, methods=["GET", "DELETE"]),
+        *money_routes(),
     ]

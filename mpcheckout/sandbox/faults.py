@@ -5,6 +5,10 @@ hangs past the client's timeout, 429s with Retry-After, 5xx errors or truncated 
 latency. Each rule draws from its own `random.Random(seed)`, so a seeded rule gives the same
 sequence of faults on every run. With `times`, a rule applies to the next N matching requests
 only, and the kinds it names default to a rate of 1.0 ("exactly two 503s, then success").
+
+With `after_write: true` the request is carried out first (the refund is made, the payment
+cancelled) and only its answer goes wrong: the connection drops, the answer hangs, or a 5xx
+replaces it. That is the case a client's retry with the same idempotency key exists for.
 """
 
 from __future__ import annotations
@@ -22,8 +26,21 @@ ENDPOINTS = (
     "payments.get",
     "payments.search",
     "merchant_orders.get",
+    "merchant_orders.search",
     "preferences.create",
     "preferences.get",
+    "payments.update",
+    "refunds.create",
+    "refunds.list",
+    "refunds.get",
+    "chargebacks.get",
+    "orders.create",
+    "orders.get",
+    "orders.search",
+    "orders.process",
+    "orders.capture",
+    "orders.cancel",
+    "orders.refund",
     "*",
 )
 DEFAULT_ERROR_STATUSES = (500, 502, 503)
@@ -50,11 +67,11 @@ _KIND_KEYS = {
     FaultKind.MALFORMED: ("malformed_rate",),
 }
 ALLOWED_KEYS = frozenset(
-    {"endpoint", "latency_ms", "times", "after", "seed"}.union(*_KIND_KEYS.values())
+    {"endpoint", "latency_ms", "times", "after", "seed", "after_write"}.union(*_KIND_KEYS.values())
 )
 
 
-class InvalidFaultSpec(ValidationError):
+class InvalidFaultSpecError(ValidationError):
     code = "invalid_fault"
     message_key = "error.sandbox_bad_fault"
 
@@ -72,6 +89,7 @@ class FaultDecision:
     status: int | None = None
     retry_after: int = DEFAULT_RETRY_AFTER
     hang_seconds: float = DEFAULT_HANG_SECONDS
+    after_write: bool = False  # carry the request out, then spoil its answer
 
 
 @dataclass(slots=True)
@@ -86,6 +104,7 @@ class FaultRule:
     after: int = 0  # let this many matching requests through untouched first (mid-sweep faults)
     seed: int | None = None
     rng: random.Random = field(default_factory=random.Random)
+    after_write: bool = False
 
     def matches(self, endpoint: str) -> bool:
         return self.endpoint in ("*", endpoint)
@@ -112,6 +131,7 @@ class FaultRule:
             status=status,
             retry_after=self.retry_after,
             hang_seconds=self.hang_seconds,
+            after_write=self.after_write,
         )
 
     def describe(self) -> dict[str, Any]:
@@ -125,6 +145,7 @@ class FaultRule:
             "times": self.times,
             "after": self.after,
             "seed": self.seed,
+            "after_write": self.after_write,
         }
 
 
@@ -156,33 +177,41 @@ class FaultPlan:
         if chosen is None:
             return FaultDecision(latency_ms=latency)
         return FaultDecision(
-            latency, chosen.kind, chosen.status, chosen.retry_after, chosen.hang_seconds
+            latency,
+            chosen.kind,
+            chosen.status,
+            chosen.retry_after,
+            chosen.hang_seconds,
+            chosen.after_write,
         )
 
 
 def parse_fault_rule(spec: Any) -> FaultRule:
-    """A FaultRule from its JSON form; raises InvalidFaultSpec naming the first problem."""
+    """A FaultRule from its JSON form; raises InvalidFaultSpecError naming the first problem."""
     if not isinstance(spec, Mapping):
-        raise InvalidFaultSpec("a fault rule must be a JSON object")
+        raise InvalidFaultSpecError("a fault rule must be a JSON object")
     unknown = sorted(set(spec) - ALLOWED_KEYS)
     if unknown:
-        raise InvalidFaultSpec(f"unknown fault option(s): {', '.join(unknown)}")
+        raise InvalidFaultSpecError(f"unknown fault option(s): {', '.join(unknown)}")
     endpoint = spec.get("endpoint", "*")
     if endpoint not in ENDPOINTS:
-        raise InvalidFaultSpec(f"endpoint must be one of {', '.join(ENDPOINTS)}")
+        raise InvalidFaultSpecError(f"endpoint must be one of {', '.join(ENDPOINTS)}")
     times = _optional_int(spec, "times", 1, 1_000_000)
     seed = _optional_int(spec, "seed", -(2**63), 2**63)
+    if not isinstance(spec.get("after_write", False), bool):
+        raise InvalidFaultSpecError("after_write must be true or false")
     return FaultRule(
         endpoint=endpoint,
         rates=_rates(spec, times is not None),
         latency_ms=_number(spec, "latency_ms", 0.0, MAX_LATENCY_MS),
         error_statuses=_error_statuses(spec),
-        retry_after=_optional_int(spec, "retry_after", 0, 86_400, DEFAULT_RETRY_AFTER),
+        retry_after=_required_int(spec, "retry_after", 0, 86_400, DEFAULT_RETRY_AFTER),
         hang_seconds=_number(spec, "hang_seconds", DEFAULT_HANG_SECONDS, MAX_HANG_SECONDS),
         times=times,
-        after=_optional_int(spec, "after", 0, 1_000_000, 0),
+        after=_required_int(spec, "after", 0, 1_000_000, 0),
         seed=seed,
         rng=random.Random(seed),
+        after_write=spec.get("after_write", False),
     )
 
 
@@ -195,7 +224,7 @@ def _rates(spec: Mapping[str, Any], limited: bool) -> dict[FaultKind, float]:
         default = 1.0 if limited and kind in named else 0.0
         rates[kind] = _number(spec, f"{kind.value}_rate", default, 1.0)
     if sum(rates.values()) > 1.0 + 1e-9:
-        raise InvalidFaultSpec("the fault rates of one rule add up to more than 1")
+        raise InvalidFaultSpecError("the fault rates of one rule add up to more than 1")
     return rates
 
 
@@ -203,7 +232,9 @@ def _error_statuses(spec: Mapping[str, Any]) -> tuple[int, ...]:
     statuses = spec.get("error_statuses", DEFAULT_ERROR_STATUSES)
     valid = isinstance(statuses, list | tuple) and statuses
     if not valid or not all(type(s) is int and 400 <= s <= 599 for s in statuses):
-        raise InvalidFaultSpec("error_statuses must be a non-empty list of HTTP error statuses")
+        raise InvalidFaultSpecError(
+            "error_statuses must be a non-empty list of HTTP error statuses"
+        )
     return tuple(statuses)
 
 
@@ -212,9 +243,9 @@ def _number(spec: Mapping[str, Any], name: str, default: float, maximum: float) 
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidFaultSpec(f"{name} must be a number")
+        raise InvalidFaultSpecError(f"{name} must be a number")
     if not 0 <= value <= maximum:
-        raise InvalidFaultSpec(f"{name} must be between 0 and {maximum}")
+        raise InvalidFaultSpecError(f"{name} must be between 0 and {maximum}")
     return float(value)
 
 
@@ -225,5 +256,10 @@ def _optional_int(
     if value is None:
         return default
     if type(value) is not int or not low <= value <= high:
-        raise InvalidFaultSpec(f"{name} must be a whole number between {low} and {high}")
+        raise InvalidFaultSpecError(f"{name} must be a whole number between {low} and {high}")
     return value
+
+
+def _required_int(spec: Mapping[str, Any], name: str, low: int, high: int, default: int) -> int:
+    value = _optional_int(spec, name, low, high, default)
+    return default if value is None else value

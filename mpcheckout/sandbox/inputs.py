@@ -10,9 +10,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import mp_errors
+from .chargebacks import DOCUMENTATION_STATUSES, OUTCOMES, ChargebackRequest, Outcome
 from .dates import parse_datetime
 from .money import parse_amount
-from .notifier import ACTIONS, NotifySpec
+from .notifier import ACTIONS, CHARGEBACK_ACTION, NotifySpec
 from .state import DEFAULT_AMOUNT, PAYMENT_STATUSES, BulkSpec, PaymentDraft
 
 MAX_BULK = 500_000
@@ -26,11 +27,16 @@ def require_object(body: Any) -> dict[str, Any]:
 
 
 def payment_draft(body: Any) -> PaymentDraft:
+    """`"capture": false` without a status makes an authorization, as POST /v1/payments does."""
     body = require_object(body)
+    captured = body.get("capture")
+    if captured is not None and not isinstance(captured, bool):
+        raise _invalid("capture", "true or false")
     return PaymentDraft(
         external_reference=_text(body, "external_reference"),
         preference_id=_text(body, "preference_id"),
-        status=_status(body, "approved"),
+        status=_status(body, "authorized" if captured is False else "approved"),
+        captured=captured,
         status_detail=_text(body, "status_detail"),
         transaction_amount=_optional_amount(body, "transaction_amount"),
         currency_id=_text(body, "currency_id"),
@@ -73,7 +79,7 @@ def status_change(body: Any) -> tuple[str, str | None, datetime | None]:
     return _status(body, None), _text(body, "status_detail"), _datetime(body, "date_last_updated")
 
 
-def notify_spec(value: Any) -> NotifySpec | None:
+def notify_spec(value: Any, actions: tuple[str, ...] = ACTIONS) -> NotifySpec | None:
     """The `notify` field: absent or {} -> notify with defaults; false -> do not notify."""
     if value is None or value is True:
         return NotifySpec()
@@ -84,14 +90,57 @@ def notify_spec(value: Any) -> NotifySpec | None:
     if url is not None and urlsplit(url).scheme not in ("http", "https"):
         raise _invalid("url", "an http:// or https:// URL")
     action = _text(spec, "action")
-    if action is not None and action not in ACTIONS:
-        raise _invalid("action", f"one of {', '.join(ACTIONS)}")
+    if action is not None and action not in actions:
+        raise _invalid("action", f"one of {', '.join(actions)}")
     duplicates = spec.get("duplicates", 0)
     if type(duplicates) is not int or not 0 <= duplicates <= MAX_DUPLICATES:
         raise _invalid("duplicates", f"a whole number from 0 to {MAX_DUPLICATES}")
     if not isinstance(spec.get("ipn", False), bool):
         raise _invalid("ipn", "true or false")
     return NotifySpec(url, _text(spec, "secret"), spec.get("ipn", False), duplicates, action)
+
+
+def chargeback_request(body: Any) -> ChargebackRequest:
+    body = require_object(body)
+    required = body.get("documentation_required", True)
+    if not isinstance(required, bool):
+        raise _invalid("documentation_required", "true or false")
+    return ChargebackRequest(
+        amount=_optional_amount(body, "amount"),
+        reason=_text(body, "reason") or "general",
+        documentation_required=required,
+    )
+
+
+def chargeback_resolution(body: Any) -> tuple[Outcome, str | None]:
+    """(outcome, documentation_status) of POST /_sandbox/chargebacks/{id}/resolve."""
+    body = require_object(body)
+    outcome = body.get("outcome")
+    if outcome not in OUTCOMES:
+        raise _invalid("outcome", f"one of {', '.join(OUTCOMES)}")
+    status = _text(body, "documentation_status")
+    if status is not None and status not in DOCUMENTATION_STATUSES:
+        raise _invalid("documentation_status", f"one of {', '.join(DOCUMENTATION_STATUSES)}")
+    return outcome, status
+
+
+def chargeback_actions(body: dict[str, Any]) -> list[str]:
+    """The notification's `actions` array; Mercado Pago's example shows changed_case_status."""
+    actions = body.get("actions", [CHARGEBACK_ACTION])
+    if (
+        not isinstance(actions, list)
+        or not actions
+        or not all(isinstance(action, str) and action for action in actions)
+    ):
+        raise _invalid("actions", "a non-empty list of strings")
+    return actions
+
+
+def flag(body: dict[str, Any], name: str, default: bool) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise _invalid(name, "true or false")
+    return value
 
 
 def _invalid(name: str, expected: str) -> mp_errors.ApiError:
@@ -114,6 +163,11 @@ def _status(body: dict[str, Any], default: str | None) -> str:
     if status not in PAYMENT_STATUSES:
         raise _invalid("status", f"one of {', '.join(PAYMENT_STATUSES)}")
     return status
+
+
+def optional_amount(body: dict[str, Any], name: str) -> Decimal | None:
+    """A positive number or numeric string (the control API is lenient); None when absent."""
+    return _optional_amount(body, name)
 
 
 def _optional_amount(body: dict[str, Any], name: str) -> Decimal | None:

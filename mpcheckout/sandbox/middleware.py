@@ -1,6 +1,6 @@
 """What wraps every request: an `x-request-id` on every answer (Mercado Pago sends one), the
-fault plan for the API endpoints, then the Bearer token check. The control API under /_sandbox/
-is neither faulted nor authenticated."""
+request log and the fault plan for the API endpoints, then the Bearer token check. The control
+API under /_sandbox/ is neither logged, faulted nor authenticated."""
 
 from __future__ import annotations
 
@@ -16,15 +16,30 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import mp_errors
 from .connection import close_connection
-from .faults import FaultDecision, FaultKind, FaultPlan
+from .context import SandboxContext
+from .faults import FaultDecision, FaultKind
+from .requestlog import RequestRecord, header_map
 
 CONTROL_PREFIX = "/_sandbox/"
 _ENDPOINTS = (
     ("GET", re.compile(r"^/v1/payments/search/?$"), "payments.search"),
     ("GET", re.compile(r"^/v1/payments/[^/]+/?$"), "payments.get"),
+    ("PUT", re.compile(r"^/v1/payments/[^/]+/?$"), "payments.update"),
+    ("POST", re.compile(r"^/v1/payments/[^/]+/refunds/?$"), "refunds.create"),
+    ("GET", re.compile(r"^/v1/payments/[^/]+/refunds/?$"), "refunds.list"),
+    ("GET", re.compile(r"^/v1/payments/[^/]+/refunds/[^/]+/?$"), "refunds.get"),
+    ("GET", re.compile(r"^/v1/chargebacks/[^/]+/?$"), "chargebacks.get"),
+    ("GET", re.compile(r"^/merchant_orders/search/?$"), "merchant_orders.search"),
     ("GET", re.compile(r"^/merchant_orders/[^/]+/?$"), "merchant_orders.get"),
     ("POST", re.compile(r"^/checkout/preferences/?$"), "preferences.create"),
     ("GET", re.compile(r"^/checkout/preferences/[^/]+/?$"), "preferences.get"),
+    ("POST", re.compile(r"^/v1/orders/?$"), "orders.create"),
+    ("GET", re.compile(r"^/v1/orders/?$"), "orders.search"),
+    ("GET", re.compile(r"^/v1/orders/[^/]+/?$"), "orders.get"),
+    ("POST", re.compile(r"^/v1/orders/[^/]+/process/?$"), "orders.process"),
+    ("POST", re.compile(r"^/v1/orders/[^/]+/capture/?$"), "orders.capture"),
+    ("POST", re.compile(r"^/v1/orders/[^/]+/cancel/?$"), "orders.cancel"),
+    ("POST", re.compile(r"^/v1/orders/[^/]+/refund/?$"), "orders.refund"),
 )
 # How long a dropped connection waits for the client to notice before giving up on it.
 _DROP_GRACE_SECONDS = 5.0
@@ -39,10 +54,10 @@ def endpoint_of(method: str, path: str) -> str | None:
 
 
 class SandboxMiddleware:
-    def __init__(self, app: ASGIApp, faults: FaultPlan, access_token: str) -> None:
+    def __init__(self, app: ASGIApp, context: SandboxContext) -> None:
         self.app = app
-        self.faults = faults
-        self._token = access_token.encode()
+        self.context = context
+        self._token = context.access_token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -53,13 +68,55 @@ class SandboxMiddleware:
             await self.app(scope, receive, send)
             return
         endpoint = endpoint_of(scope["method"], scope["path"])
-        decision = self.faults.decide(endpoint) if endpoint else FaultDecision()
+        record = self._log(scope, endpoint)
+        buffered = await _BufferedReceive.read_body(receive)
+        record.body = buffered.body.decode("utf-8", "replace")
+        decision = self.context.faults.decide(endpoint) if endpoint else FaultDecision()
+        if decision.kind is not None:
+            record.fault = decision.kind.value + ("_after_write" if decision.after_write else "")
         if decision.latency_ms:
             await asyncio.sleep(decision.latency_ms / 1000)
-        await self._answer(decision, scope, _BufferedReceive(receive), send)
+        send = _recording_status(send, record)
+        if decision.after_write and decision.kind is not None:
+            await self._spoil_after_write(decision, scope, buffered, send)
+        else:
+            await self._answer(decision, scope, buffered, send)
+
+    def _log(self, scope: Scope, endpoint: str | None) -> RequestRecord:
+        return self.context.requests.open(
+            scope["method"],
+            scope["path"],
+            scope.get("query_string", b"").decode("latin-1"),
+            header_map(scope["headers"]),
+            self.context.clock.now(),
+            endpoint,
+        )
+
+    async def _spoil_after_write(
+        self, decision: FaultDecision, scope: Scope, receive: _BufferedReceive, send: Send
+    ) -> None:
+        """Carry the request out with its answer held back, then give the client the fault
+        instead (a timeout that the client outwaits gets the held answer)."""
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            held.append(message)
+
+        await self._authorized(scope, receive, hold)
+        if decision.kind is FaultKind.TIMEOUT:
+            if not await receive.wait_for_disconnect(decision.hang_seconds):
+                for message in held:
+                    await send(message)
+            return
+        await self._answer(decision, scope, receive, send, run_app=False)
 
     async def _answer(
-        self, decision: FaultDecision, scope: Scope, receive: _BufferedReceive, send: Send
+        self,
+        decision: FaultDecision,
+        scope: Scope,
+        receive: _BufferedReceive,
+        send: Send,
+        run_app: bool = True,
     ) -> None:
         kind = decision.kind
         if kind is FaultKind.DROP and close_connection():
@@ -73,8 +130,10 @@ class SandboxMiddleware:
             await send_api_error(send, mp_errors.rate_limited(decision.retry_after))
         elif kind is FaultKind.ERROR:
             await send_api_error(send, mp_errors.server_error(decision.status or 500))
-        elif kind is FaultKind.MALFORMED:
+        elif kind is FaultKind.MALFORMED and run_app:
             await self._authorized(scope, receive, _truncating(send))
+        elif kind is FaultKind.MALFORMED:
+            await _send_json(send, 200, b'{"')
         else:
             await self._authorized(scope, receive, send)
 
@@ -125,6 +184,15 @@ def _with_request_id(send: Send) -> Send:
     return send_with_request_id
 
 
+def _recording_status(send: Send, record: RequestRecord) -> Send:
+    async def send_and_record(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            record.status = message["status"]
+        await send(message)
+
+    return send_and_record
+
+
 def _truncating(send: Send) -> Send:
     """Collect the real answer, then send it as a 200 whose JSON body stops halfway."""
     captured: dict[str, Any] = {"body": b""}
@@ -144,9 +212,28 @@ class _BufferedReceive:
     """A `receive` that can wait for the client to hang up while keeping the request body, so a
     hung request can still be answered afterwards."""
 
-    def __init__(self, receive: Receive) -> None:
+    def __init__(self, receive: Receive, body: bytes = b"") -> None:
         self._receive = receive
         self._buffer: deque[Message] = deque()
+        self.body = body
+
+    @classmethod
+    async def read_body(cls, receive: Receive) -> _BufferedReceive:
+        """Read the whole request body now (so the log has it whatever happens next) and
+        replay it to the app as one message."""
+        chunks, tail = [], []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                tail.append(message)  # the client left mid-body
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        buffered = cls(receive, b"".join(chunks))
+        buffered._buffer.append({"type": "http.request", "body": buffered.body, "more_body": False})
+        buffered._buffer.extend(tail)
+        return buffered
 
     async def __call__(self) -> Message:
         if self._buffer:

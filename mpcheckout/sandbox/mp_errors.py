@@ -53,6 +53,75 @@ def payment_not_found() -> ApiError:
     return ApiError(404, "not_found", "Payment not found", [Cause(2000, "Payment not found")])
 
 
+def refund_not_found() -> ApiError:
+    # Listed in the refunds reference as 2032 "Refund-not-found" (other locales give 2032
+    # another meaning; the sandbox only uses it here).
+    return ApiError(404, "not_found", "Refund not found", [Cause(2032, "Refund not found")])
+
+
+def chargeback_not_found(chargeback_id: object) -> ApiError:
+    # Undocumented: the shape of the other "not found" answers without a cause.
+    return ApiError(404, "not_found", f"Chargeback {chargeback_id} not found")
+
+
+# Codes of the refunds reference (POST /v1/payments/{id}/refunds, es/pt/cl/co/pe pages).
+def idempotency_key_missing() -> ApiError:
+    return bad_request("Header X-Idempotency-Key can't be null", code=4292)
+
+
+def idempotency_key_reused() -> ApiError:
+    # The Orders API's documented answer ("already been used with a different body in the last
+    # 24 hours"); what /v1/payments does is undocumented (research mp-wave2 §8.1).
+    text = "The X-Idempotency-Key sent has already been used with a different request"
+    code = "idempotency_key_already_used"
+    return ApiError(409, code, text, [Cause(code, text)])
+
+
+def invalid_payment_state(data: Any = None) -> ApiError:
+    text = "The action requested is not valid for the current payment state"
+    return bad_request(text, code=2063, data=data)
+
+
+def refund_exceeds_balance() -> ApiError:
+    # No code is documented for "more than what is left". 2063 fits best: its text in one
+    # locale ends "...or the payment was fully refund", i.e. nothing (enough) is left; `data`
+    # names the field so a client can tell it from a refused state.
+    text = "The action requested is not valid for the current payment state"
+    return ApiError(
+        400,
+        "bad_request",
+        "The amount exceeds what is left to refund",
+        [Cause(2063, text, "amount")],
+    )
+
+
+def capture_exceeds_authorization() -> ApiError:
+    # Undocumented: capturing more than was authorized is refused like any invalid action.
+    text = "The action requested is not valid for the current payment state"
+    return ApiError(
+        400,
+        "bad_request",
+        "transaction_amount exceeds the authorized amount",
+        [Cause(2063, text, "transaction_amount")],
+    )
+
+
+def chargeback_not_allowed(reason: str) -> ApiError:
+    return bad_request(reason, data="chargeback")
+
+
+def payment_too_old() -> ApiError:
+    return bad_request("Payment too old to be refunded", code=2024)
+
+
+def amount_not_positive(name: str = "amount") -> ApiError:
+    return bad_request(f"{name} attribute must be positive", code=4040, data=name)
+
+
+def amount_not_numeric(name: str = "amount") -> ApiError:
+    return bad_request(f"{name} attribute must be numeric", code=4041, data=name)
+
+
 def merchant_order_not_found(order_id: object) -> ApiError:
     return ApiError(404, "not_found", f"Merchant Order {order_id} not found")
 

@@ -1,13 +1,20 @@
-"""Payment notifications exactly as Mercado Pago sends them, delivered or only recorded.
+"""Notifications exactly as Mercado Pago sends them, delivered or only recorded.
 
-Webhooks: `POST {url}?data.id={payment id}&type=payment` with `x-signature: ts=<13-digit ms>,
-v1=<hmac>` over `id:{data.id};request-id:{x-request-id};ts:{ts};`, `x-request-id` (uuid4),
-`x-retry`, `x-socket-timeout: 22000` and `user-agent: restclient-node/4.15.3`; body
-`{"action","api_version","data":{"id"},"date_created","id","live_mode","type","user_id"}`
-(docs capture mp-docs-checkout-pro-payment-notifications-pt_payment-updated.http). A redelivery
-repeats the body and its notification id with a new request id and signature. The legacy IPN
-twin, `?topic=payment&id=N` with `{"resource","topic"}`, is never signed (Mercado Pago docs,
-"IPN"). A failed delivery is recorded with its error; it never raises.
+Webhooks: `POST {url}?data.id={id}&type={type}` with `x-signature: ts=<13-digit ms>,v1=<hmac>`
+over `id:{data.id};request-id:{x-request-id};ts:{ts};`, `x-request-id` (uuid4), `x-retry`,
+`x-socket-timeout: 22000` and `user-agent: restclient-node/4.15.3`. A redelivery repeats the
+body and its notification id with a new request id and signature. The legacy IPN twin,
+`?topic=...&id=N` with `{"resource","topic"}`, is never signed (Mercado Pago docs, "IPN"). A
+failed delivery is recorded with its error; it never raises.
+
+Bodies, one per topic:
+- payment: `{"action","api_version","data":{"id"},"date_created","id","live_mode","type",
+  "user_id"}` (docs capture mp-docs-checkout-pro-payment-notifications-pt_payment-updated.http).
+- topic_chargebacks_wh: an `actions` array and no `action`; `data.id` the chargeback id as an
+  18-digit JSON number, `data.payment_id`; `version` a seconds timestamp; `date_updated` the Go
+  zero time (Mercado Pago docs, "Chargebacks notifications", research mp-wave2 §3.2).
+- topic_merchant_order_wh: no `data.id` at all; the merchant order id is the top-level `id`, a
+  string, and the query's `data.id`; `action` is create/update (captures, mp-wave2 §6.3).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import httpx
 
 from ..errors import MercadoPagoUnavailableError, UsageError
 from ..signature import sign
+from .dates import MERCADOPAGO_OFFSET
 from .state import COLLECTOR_ID
 
 USER_AGENT = "restclient-node/4.15.3"
@@ -35,11 +43,19 @@ USER_AGENT = "restclient-node/4.15.3"
 SOCKET_TIMEOUT_MS = "22000"
 DELIVERY_TIMEOUT_SECONDS = 5.0
 ACTIONS = ("payment.created", "payment.updated")
+MERCHANT_ORDER_ACTIONS = ("create", "update")
+CHARGEBACK_ACTION = "changed_case_status"  # the one action Mercado Pago's example shows
+# The sandbox's Mercado Pago application (its preferences' client_id).
+APPLICATION_ID = 6245132082630004
+# Chargeback notifications name the product that took the payment (20 characters in the docs).
+CHECKOUT_PRO_PRODUCT_ID = "BC32A57TRPP001U8NHHG"
+GO_ZERO_TIME = "0001-01-01T00:00:00Z"
+MERCHANT_ORDER_RESOURCE = "https://api.mercadolibre.com/merchant_orders/"
 
 
 @dataclass(frozen=True, slots=True)
 class NotifySpec:
-    """How to notify about one payment. `url` None: record in the outbox only."""
+    """How to notify about one change. `url` None: record in the outbox only."""
 
     url: str | None = None
     secret: str | None = None
@@ -49,17 +65,35 @@ class NotifySpec:
 
 
 @dataclass(frozen=True, slots=True)
-class Notification:
-    """What one payment event produces: the Webhooks body and how often to send it."""
+class Envelope:
+    """What every notification of one event shares: its id, when, the secret that signs it,
+    how many redeliveries follow it, and whether the IPN twin goes too."""
 
-    payment_id: int
-    action: str
     notification_id: int
-    user_id: int
     secret: str
     sent_at: datetime
     duplicates: int = 0
     ipn: bool = False
+    user_id: int = COLLECTOR_ID
+
+
+@dataclass(frozen=True, slots=True)
+class IpnTwin:
+    topic: str
+    id: str
+    resource: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One event's Webhooks notification: the signed `data.id` of its query, its type and body,
+    and the IPN twin to send after it (None: none)."""
+
+    envelope: Envelope
+    data_id: str
+    type: str
+    body: dict[str, Any]
+    ipn: IpnTwin | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,37 +104,90 @@ class OutgoingRequest:
     body: str
 
 
+def payment_notification(envelope: Envelope, payment_id: int, action: str) -> Notification:
+    body = {
+        "action": action,
+        "api_version": "v1",
+        "data": {"id": str(payment_id)},
+        "date_created": envelope.sent_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "id": envelope.notification_id,
+        "live_mode": False,
+        "type": "payment",
+        "user_id": envelope.user_id,
+    }
+    twin = IpnTwin("payment", str(payment_id), str(payment_id))
+    return Notification(envelope, str(payment_id), "payment", body, twin)
+
+
+def chargeback_notification(
+    envelope: Envelope, chargeback_id: str, payment_id: int, site_id: str, actions: list[str]
+) -> Notification:
+    body = {
+        "actions": list(actions),
+        "api_version": "v1",
+        "application_id": APPLICATION_ID,
+        "data": {
+            "checkout": "PRO",
+            "date_updated": GO_ZERO_TIME,
+            "id": int(chargeback_id),  # an exact JSON integer, as Mercado Pago sends it
+            "payment_id": payment_id,
+            "product_id": CHECKOUT_PRO_PRODUCT_ID,
+            "site_id": site_id,
+            "transaction_intent_id": "",
+        },
+        "date_created": envelope.sent_at.astimezone(MERCADOPAGO_OFFSET).isoformat("T", "seconds"),
+        "id": envelope.notification_id,
+        "live_mode": False,
+        "type": "topic_chargebacks_wh",
+        "user_id": envelope.user_id,
+        "version": int(envelope.sent_at.timestamp()),
+    }
+    # The IPN body for chargebacks is undocumented; it follows the payment one (a bare id).
+    twin = IpnTwin("chargebacks", chargeback_id, chargeback_id)
+    return Notification(envelope, chargeback_id, "topic_chargebacks_wh", body, twin)
+
+
+def merchant_order_notification(
+    envelope: Envelope, order_id: int, action: str, status: str, application_id: str
+) -> Notification:
+    """No notification id of its own reaches the body: its `id` is the merchant order's."""
+    body = {
+        "action": action,
+        "application_id": application_id,
+        "data": {"currency_id": "", "marketplace": "NONE", "status": status},
+        "date_created": envelope.sent_at.astimezone(MERCADOPAGO_OFFSET).isoformat(
+            "T", "milliseconds"
+        ),
+        "id": str(order_id),
+        "live_mode": False,
+        "status": status,
+        "type": "topic_merchant_order_wh",
+        "user_id": envelope.user_id,
+        "version": 0 if action == "create" else 1,
+    }
+    twin = IpnTwin("merchant_order", str(order_id), f"{MERCHANT_ORDER_RESOURCE}{order_id}")
+    return Notification(envelope, str(order_id), "topic_merchant_order_wh", body, twin)
+
+
 def build_requests(notification: Notification) -> list[OutgoingRequest]:
     """The Webhooks request, its redeliveries, then the IPN twin when asked for."""
-    body = _webhook_body(notification)
-    query = urlencode({"data.id": str(notification.payment_id), "type": "payment"})
+    envelope = notification.envelope
+    body = json.dumps(notification.body, separators=(",", ":"))
+    query = urlencode({"data.id": notification.data_id, "type": notification.type})
     requests = [
         OutgoingRequest("webhook", query, _signed_headers(notification, retry), body)
-        for retry in range(notification.duplicates + 1)
+        for retry in range(envelope.duplicates + 1)
     ]
-    if notification.ipn:
-        requests.append(_ipn_request(notification.payment_id))
+    if envelope.ipn and notification.ipn is not None:
+        requests.append(_ipn_request(notification.ipn))
     return requests
 
 
-def _webhook_body(notification: Notification) -> str:
-    document = {
-        "action": notification.action,
-        "api_version": "v1",
-        "data": {"id": str(notification.payment_id)},
-        "date_created": notification.sent_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "id": notification.notification_id,
-        "live_mode": False,
-        "type": "payment",
-        "user_id": notification.user_id,
-    }
-    return json.dumps(document, separators=(",", ":"))
-
-
 def _signed_headers(notification: Notification, retry: int) -> dict[str, str]:
+    envelope = notification.envelope
     request_id = str(uuid.uuid4())
-    ts = int(notification.sent_at.timestamp() * 1000)
-    signature = sign(notification.secret, str(notification.payment_id), request_id, ts)
+    ts = int(envelope.sent_at.timestamp() * 1000)
+    signature = sign(envelope.secret, notification.data_id, request_id, ts)
     return {
         "accept": "*/*",
         "content-type": "application/json",
@@ -112,10 +199,10 @@ def _signed_headers(notification: Notification, retry: int) -> dict[str, str]:
     }
 
 
-def _ipn_request(payment_id: int) -> OutgoingRequest:
-    body = json.dumps({"resource": str(payment_id), "topic": "payment"}, separators=(",", ":"))
+def _ipn_request(twin: IpnTwin) -> OutgoingRequest:
+    body = json.dumps({"resource": twin.resource, "topic": twin.topic}, separators=(",", ":"))
     headers = {"accept": "*/*", "content-type": "application/json", "user-agent": USER_AGENT}
-    return OutgoingRequest("ipn", urlencode({"topic": "payment", "id": payment_id}), headers, body)
+    return OutgoingRequest("ipn", urlencode({"topic": twin.topic, "id": twin.id}), headers, body)
 
 
 async def deliver(
@@ -147,7 +234,7 @@ async def _deliver_one(
     client: httpx.AsyncClient, request: OutgoingRequest, url: str | None
 ) -> dict[str, Any]:
     target = _target(url, request.query) if url else None
-    record = {
+    record: dict[str, Any] = {
         "kind": request.kind,
         "method": "POST",
         "path": _path(url),
@@ -200,17 +287,8 @@ def send_test_notifications(
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageError("error.sandbox_bad_url", url=url)
-    notification = Notification(
-        payment_id=payment_id,
-        action=action,
-        notification_id=_random_notification_id(),
-        user_id=COLLECTOR_ID,
-        secret=secret,
-        sent_at=now,
-        duplicates=duplicates,
-        ipn=ipn,
-    )
-    requests = build_requests(notification)
+    envelope = Envelope(_random_notification_id(), secret, now, duplicates, ipn)
+    requests = build_requests(payment_notification(envelope, payment_id, action))
     records = asyncio.run(deliver(requests, url, timeout=timeout, stop_on_failure=True))
     failed = next((record for record in records if record["error"]), None)
     if failed is not None:

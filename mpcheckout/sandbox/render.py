@@ -10,7 +10,15 @@ from typing import Any
 
 from .dates import mercadopago_datetime
 from .money import json_number
-from .state import COLLECTOR_ID, MerchantOrder, Payment, Preference, SandboxState
+from .state import (
+    COLLECTOR_ID,
+    Chargeback,
+    MerchantOrder,
+    Payment,
+    Preference,
+    Refund,
+    SandboxState,
+)
 
 # currency -> (site id, checkout domain), for site_id and the init_point URLs.
 SITES = {
@@ -26,7 +34,6 @@ SITES = {
 FEE_RATE = Decimal("0.0499")
 _CENT = Decimal("0.01")
 _PAID = frozenset({"approved", "authorized"})
-_REVERTED = frozenset({"refunded", "charged_back"})
 
 
 def site_of(currency_id: str) -> tuple[str, str]:
@@ -38,7 +45,7 @@ def payment_json(payment: Payment, state: SandboxState) -> dict[str, Any]:
     document["payer"] = _payer(payment)
     document["additional_info"] = _additional_info(payment, state)
     document["order"] = {"id": payment.merchant_order_id, "type": "mercadopago"}
-    document["refunds"] = _refunds(payment)
+    document["refunds"] = [refund_json(refund) for refund in payment.refunds]
     if payment.preference_id:
         document["preference_id"] = payment.preference_id
     return document
@@ -70,14 +77,21 @@ def _payment_identity(payment: Payment) -> dict[str, Any]:
     }
 
 
+def _money_received(payment: Payment) -> bool:
+    """Mercado Pago charged its fee: the payment was captured and approved at some point. A
+    refund or a chargeback later leaves fee and net_received_amount as they were (a real
+    refunded payment keeps its net, research mp-wave2 §1.3); an authorization has neither."""
+    return payment.captured and payment.date_approved is not None
+
+
 def _payment_amounts(payment: Payment) -> dict[str, Any]:
     amount = payment.transaction_amount
-    fee = (amount * FEE_RATE).quantize(_CENT) if payment.status in _PAID else Decimal(0)
-    refunded = amount if payment.status == "refunded" else Decimal(0)
-    net = amount - fee if payment.status in _PAID else Decimal(0)
+    received = _money_received(payment)
+    fee = (amount * FEE_RATE).quantize(_CENT) if received else Decimal(0)
+    net = amount - fee if received else Decimal(0)
     return {
         "transaction_amount": json_number(amount),
-        "transaction_amount_refunded": json_number(refunded),
+        "transaction_amount_refunded": json_number(payment.refunded_amount),
         "coupon_amount": 0,
         "taxes_amount": 0,
         "shipping_amount": 0,
@@ -100,7 +114,7 @@ def _payment_amounts(payment: Payment) -> dict[str, Any]:
             if fee
             else []
         ),
-        "captured": True,
+        "captured": payment.captured,
     }
 
 
@@ -166,20 +180,53 @@ def _additional_info(payment: Payment, state: SandboxState) -> dict[str, Any]:
     return info
 
 
-def _refunds(payment: Payment) -> list[dict[str, Any]]:
-    if payment.status != "refunded":
-        return []
-    return [
-        {
-            "id": payment.id + 7_000_000_000,
-            "payment_id": payment.id,
-            "amount": json_number(payment.transaction_amount),
-            "source": {"id": str(COLLECTOR_ID), "name": "sandbox", "type": "collector"},
-            "date_created": mercadopago_datetime(payment.date_refunded),
-            "status": "approved",
-            "refund_mode": "standard",
-        }
-    ]
+def refund_json(refund: Refund) -> dict[str, Any]:
+    """A refund as POST/GET /v1/payments/{id}/refunds answer it: the keys of a real refund
+    (research mp-wave2 §1.2), with objects where the reference example shows sloppy arrays."""
+    return {
+        "id": refund.id,
+        "payment_id": refund.payment_id,
+        "amount": json_number(refund.amount),
+        "metadata": refund.metadata,
+        "source": {"id": str(COLLECTOR_ID), "name": "sandbox", "type": "collector"},
+        "date_created": mercadopago_datetime(refund.date_created),
+        "unique_sequence_number": None,
+        "refund_mode": "standard",
+        "adjustment_amount": 0,
+        "status": refund.status,
+        "reason": None,
+        "labels": [],
+        "partition_details": [],
+        "additional_data": None,
+        "alternative_refund_mode": None,
+        "amount_refunded_to_payer": None,
+        "e2e_id": None,
+        "expiration_date": None,
+        "external_operations": [],
+        "external_refund_id": None,
+        "funder": None,
+    }
+
+
+def chargeback_json(chargeback: Chargeback) -> dict[str, Any]:
+    """GET /v1/chargebacks/{id} in the documented shape (fixture
+    chargeback-get-doc-example.json): the id a string, the payments a list of numbers."""
+    return {
+        "id": chargeback.id,
+        "payments": [chargeback.payment_id],
+        "currency": chargeback.currency_id,
+        "amount": json_number(chargeback.amount),
+        "reason": chargeback.reason,
+        "coverage_applied": chargeback.coverage_applied,
+        "coverage_elegible": chargeback.coverage_elegible,
+        "documentation_required": chargeback.documentation_required,
+        "documentation_status": chargeback.documentation_status,
+        "documentation": [],
+        "date_documentation_deadline": mercadopago_datetime(chargeback.date_documentation_deadline),
+        "date_created": mercadopago_datetime(chargeback.date_created),
+        "date_last_updated": mercadopago_datetime(chargeback.date_last_updated),
+        "live_mode": False,
+    }
 
 
 def merchant_order_json(order: MerchantOrder, state: SandboxState) -> dict[str, Any]:
@@ -187,12 +234,12 @@ def merchant_order_json(order: MerchantOrder, state: SandboxState) -> dict[str, 
     preference = state.preferences.get(order.preference_id or "")
     total = preference.total if preference else sum_amounts(payments)
     paid = sum_amounts(p for p in payments if p.status in _PAID)
-    refunded = sum_amounts(p for p in payments if p.status in _REVERTED)
+    refunded = sum((_reverted(p) for p in payments), Decimal(0))
     last_updated = max([order.date_created, *(p.date_last_updated for p in payments)])
     currency = payments[0].currency_id if payments else "ARS"
     return {
         "id": order.id,
-        "status": "closed" if total and paid >= total else "opened",
+        "status": _opened_or_closed(total, paid),
         "external_reference": order.external_reference,
         "preference_id": order.preference_id,
         "payments": [_order_payment(payment) for payment in payments],
@@ -218,6 +265,25 @@ def merchant_order_json(order: MerchantOrder, state: SandboxState) -> dict[str, 
     }
 
 
+def merchant_order_status(order: MerchantOrder, state: SandboxState) -> str:
+    """`opened` | `closed`, as merchant_order_json says."""
+    payments = [state.payments[payment_id] for payment_id in order.payment_ids]
+    preference = state.preferences.get(order.preference_id or "")
+    total = preference.total if preference else sum_amounts(payments)
+    return _opened_or_closed(total, sum_amounts(p for p in payments if p.status in _PAID))
+
+
+def _opened_or_closed(total: Decimal, paid: Decimal) -> str:
+    return "closed" if total and paid >= total else "opened"
+
+
+def _reverted(payment: Payment) -> Decimal:
+    """What went back to the payer: its refunds, or all of it after a chargeback."""
+    if payment.status == "charged_back":
+        return payment.transaction_amount
+    return payment.refunded_amount
+
+
 def sum_amounts(payments: Any) -> Decimal:
     return sum((payment.transaction_amount for payment in payments), Decimal(0))
 
@@ -236,7 +302,7 @@ def _order_payment(payment: Payment) -> dict[str, Any]:
         "date_approved": mercadopago_datetime(payment.date_approved),
         "date_created": mercadopago_datetime(payment.date_created),
         "last_modified": mercadopago_datetime(payment.date_last_updated),
-        "amount_refunded": amount if payment.status == "refunded" else 0,
+        "amount_refunded": json_number(payment.refunded_amount),
     }
 
 

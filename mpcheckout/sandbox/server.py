@@ -45,7 +45,7 @@ class SandboxServer:
     """A sandbox on `host:port` (port 0: any free port), usable as a context manager.
 
     `faults` takes rules in the POST /_sandbox/faults shape; `seed_file` a JSON seed (seed.py).
-    Raises InvalidFaultSpec or ConfigurationError before anything starts."""
+    Raises InvalidFaultSpecError or ConfigurationError before anything starts."""
 
     def __init__(
         self,
@@ -148,4 +148,5 @@ def _uvicorn_config(context: SandboxContext) -> uvicorn.Config:
         log_config=None,  # leave the host process's logging alone
         log_level="warning",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        date_header=False,  # account.with_clock_date sends the sandbox clock's
     )

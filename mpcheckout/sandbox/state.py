@@ -1,6 +1,7 @@
-"""The sandbox's in-memory model: preferences, payments and merchant orders, and the few ways
-they change. Touched only from the server's event loop (and before it starts, by the seed
-loader), so it needs no lock. JSON shapes live in render.py; input parsing in inputs.py."""
+"""The sandbox's in-memory model: preferences, payments (with their refunds), merchant orders and
+chargebacks, and the few ways they change. Touched only from the server's event loop (and before
+it starts, by the seed loader), so it needs no lock. JSON shapes live in render.py; input
+parsing in inputs.py; Mercado Pago's rules for writes in payment_writes.py and chargebacks.py."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ from .dates import to_millis
 # Payment and merchant order ids exceed 2^31, as real ones do (SOURCES.md).
 FIRST_PAYMENT_ID = 1_320_000_000_001
 FIRST_MERCHANT_ORDER_ID = 24_000_000_001
+# Refund ids are 10 digits (a real one: 1576182673); chargeback ids 18 digits, above 2**53, so a
+# client that reads one as a float rounds it (Mercado Pago's own docs print them ending in 000).
+FIRST_REFUND_ID = 1_576_182_673
+FIRST_CHARGEBACK_ID = 234_000_062_890_459_137
 # The sandbox seller: `user_id` in notifications, `collector_id` in payments and preferences
 # (the value of Mercado Pago's own payment.updated example).
 COLLECTOR_ID = 724484980
@@ -86,6 +91,41 @@ class Payment:
     metadata: dict[str, Any] = field(default_factory=dict)
     notification_url: str | None = None
     date_refunded: datetime | None = None
+    captured: bool = True  # False while an authorization waits for its capture
+    refunds: list[Refund] = field(default_factory=list)
+
+    @property
+    def refunded_amount(self) -> Decimal:
+        """What `transaction_amount_refunded` says: the sum of the approved refunds."""
+        return sum((r.amount for r in self.refunds if r.status == "approved"), Decimal(0))
+
+
+@dataclass(slots=True)
+class Refund:
+    id: int
+    payment_id: int
+    amount: Decimal
+    date_created: datetime
+    status: str = "approved"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Chargeback:
+    """Mercado Pago's documented chargeback (GET /v1/chargebacks/{id}), for one payment."""
+
+    id: str  # 18 digits: kept as text so that no step can round it through a float
+    payment_id: int
+    amount: Decimal
+    currency_id: str
+    date_created: datetime
+    date_last_updated: datetime
+    date_documentation_deadline: datetime | None
+    reason: str = "general"
+    documentation_required: bool = True
+    documentation_status: str = "pending"
+    coverage_applied: bool | None = None  # None until decided; True: Mercado Pago covered it
+    coverage_elegible: bool = True  # sic: Mercado Pago's spelling
 
 
 @dataclass(slots=True)
@@ -117,6 +157,7 @@ class PaymentDraft:
     id: int | None = None  # seed files may pin ids
     date_created: datetime | None = None
     date_approved: datetime | None = None
+    captured: bool | None = None  # False: an authorization (capture=false); None: by status
 
 
 @dataclass(slots=True, frozen=True)
@@ -135,9 +176,12 @@ class SandboxState:
         self.preferences: dict[str, Preference] = {}
         self.payments: dict[int, Payment] = {}
         self.merchant_orders: dict[int, MerchantOrder] = {}
+        self.chargebacks: dict[str, Chargeback] = {}
         self._order_by_key: dict[tuple[str, str], int] = {}
         self._next_payment_id = FIRST_PAYMENT_ID + id_offset
         self._next_order_id = FIRST_MERCHANT_ORDER_ID + id_offset
+        self._next_refund_id = FIRST_REFUND_ID + id_offset
+        self._next_chargeback_id = FIRST_CHARGEBACK_ID + id_offset
         self.version = 0  # bumped on every change; search caches its sort orders by it
 
     def add_preference(self, preference: Preference) -> None:
@@ -204,8 +248,11 @@ class SandboxState:
             description=draft.description or _description_of(preference),
             metadata=dict(draft.metadata),
             notification_url=preference.notification_url if preference else None,
+            captured=draft.captured if draft.captured is not None else draft.status != "authorized",
         )
         _apply_optional_fields(payment, draft)
+        if payment.status == "refunded":
+            self._refund_the_rest(payment, payment.date_last_updated)
         return payment
 
     def create_bulk(self, spec: BulkSpec, now: datetime) -> list[Payment]:
@@ -226,7 +273,10 @@ class SandboxState:
                 date_last_updated=moment,
                 date_approved=_first_approval(spec.status, moment, moment),
                 merchant_order_id=self._order_for(None, reference, moment),
+                captured=spec.status != "authorized",
             )
+            if payment.status == "refunded":
+                self._refund_the_rest(payment, moment)
             self._store(payment)
             created.append(payment)
         return created
@@ -240,12 +290,63 @@ class SandboxState:
         if newly_approved or (status in _APPROVED_BEFORE and payment.date_approved is None):
             payment.date_approved = at
         if status == "refunded":
-            payment.date_refunded = at
+            self._refund_the_rest(payment, at)
         payment.status = status
         payment.status_detail = status_detail or DEFAULT_STATUS_DETAIL[status]
         payment.date_last_updated = at
         self.version += 1
         return payment
+
+    def add_refund(
+        self, payment: Payment, amount: Decimal, at: datetime, metadata: dict[str, Any]
+    ) -> Refund:
+        """Record an approved refund and move the payment as Mercado Pago does: approved /
+        partially_refunded while money is left, refunded / refunded once all of it went back.
+        The caller has checked the amount against what is left."""
+        at = to_millis(at)
+        refund = Refund(self._take_refund_id(), payment.id, amount, at, metadata=dict(metadata))
+        payment.refunds.append(refund)
+        if payment.refunded_amount >= payment.transaction_amount:
+            payment.status, payment.status_detail = "refunded", "refunded"
+            payment.date_refunded = at
+        else:
+            payment.status, payment.status_detail = "approved", "partially_refunded"
+        payment.date_last_updated = at
+        self.version += 1
+        return refund
+
+    def touch(self, payment: Payment, at: datetime) -> None:
+        """Mark a payment changed (by a cancel, a capture, a chargeback) at `at`."""
+        payment.date_last_updated = to_millis(at)
+        self.version += 1
+
+    def chargeback(self, chargeback_id: str) -> Chargeback:
+        """By its id or, as Mercado Pago allows, by the id of its payment."""
+        found = self.chargebacks.get(chargeback_id)
+        if found is None and chargeback_id.isdigit():
+            found = next(
+                (c for c in self.chargebacks.values() if c.payment_id == int(chargeback_id)), None
+            )
+        if found is None:
+            raise mp_errors.chargeback_not_found(chargeback_id)
+        return found
+
+    def take_chargeback_id(self) -> str:
+        chargeback_id = self._next_chargeback_id
+        self._next_chargeback_id += 1
+        return str(chargeback_id)
+
+    def _refund_the_rest(self, payment: Payment, at: datetime) -> None:
+        """A payment moved to `refunded` by the control API gets the refund that says so."""
+        left = payment.transaction_amount - payment.refunded_amount
+        if left > 0:
+            payment.refunds.append(Refund(self._take_refund_id(), payment.id, left, at))
+        payment.date_refunded = at
+
+    def _take_refund_id(self) -> int:
+        refund_id = self._next_refund_id
+        self._next_refund_id += 1
+        return refund_id
 
     def _store(self, payment: Payment) -> None:
         self.payments[payment.id] = payment
@@ -310,5 +411,3 @@ def _apply_optional_fields(payment: Payment, draft: PaymentDraft) -> None:
         value = getattr(draft, name)
         if value:
             setattr(payment, name, value)
-    if draft.status == "refunded":
-        payment.date_refunded = payment.date_last_updated

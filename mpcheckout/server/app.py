@@ -7,6 +7,8 @@ import contextlib
 import gc
 import logging
 import threading
+from collections.abc import AsyncIterator
+from typing import cast
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +25,7 @@ from . import checkout, metrics, monitoring, openapi, receiver, ui
 from .context import ServeOptions, ServerContext
 from .responses import error_response
 from .security import SecurityHeaders
+from .ui.web import UiState
 
 log = logging.getLogger("mpcheckout.server")
 WEBHOOK_METHODS = ["POST", "GET"]
@@ -56,7 +59,7 @@ def build_app(ctx: ServerContext) -> Starlette:
         },
     )
     app.state.ctx = ctx
-    app.state.ui = ui.UiState(ctx)
+    app.state.ui = UiState(ctx)
     return app
 
 
@@ -66,7 +69,7 @@ def create_app() -> Starlette:
 
 
 @contextlib.asynccontextmanager
-async def _lifespan(app: Starlette):
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     ctx: ServerContext = app.state.ctx
     stop = threading.Event()
     thread = _start_processor(ctx, stop) if ctx.run_processor else None
@@ -99,15 +102,17 @@ def _start_processor(ctx: ServerContext, stop: threading.Event) -> threading.Thr
     return thread
 
 
-async def _openapi(request: Request):
+async def _openapi(request: Request) -> Response:
     return JSONResponse(openapi.document())
 
 
-async def _app_error(request: Request, exc: AppError):
-    return error_response(exc, request.app.state.ctx.t)
+async def _app_error(request: Request, exc: Exception) -> Response:
+    # Starlette calls it for AppError only (registered so), but types every handler as taking
+    # any Exception.
+    return error_response(cast(AppError, exc), request.app.state.ctx.t)
 
 
-async def _client_gone(request: Request, exc: ClientDisconnect):
+async def _client_gone(request: Request, exc: Exception) -> Response:
     """A client that hangs up before its body is complete is ordinary traffic (scanners,
     timeouts, flaky networks): one info line and a refusal counted under its own reason, never
     a traceback an operator would be paged for. Nobody reads the answer."""
@@ -121,7 +126,7 @@ async def _client_gone(request: Request, exc: ClientDisconnect):
     return Response(status_code=400)
 
 
-async def _unexpected(request: Request, exc: Exception):
+async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s", request.url.path)
     body = {
         "error": {
@@ -132,10 +137,10 @@ async def _unexpected(request: Request, exc: Exception):
     return JSONResponse(body, status_code=500)
 
 
-async def _not_found(request: Request, exc: Exception):
+async def _not_found(request: Request, exc: Exception) -> Response:
     return JSONResponse(error_document(NotFoundError(), request.app.state.ctx.t), status_code=404)
 
 
-async def _not_allowed(request: Request, exc: Exception):
+async def _not_allowed(request: Request, exc: Exception) -> Response:
     error = UsageError("error.method_not_allowed")
     return JSONResponse(error_document(error, request.app.state.ctx.t), status_code=405)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.responses import Response
 
 from .. import ratelimit
-from ..checkout import create_checkout, parse_cart, webhook_url
+from ..checkout import CheckoutResult, create_checkout, parse_cart, webhook_url
 from ..durations import parse_duration
 from ..errors import AppError, RateLimitError, ValidationError
 from .context import ServerContext
@@ -21,7 +23,7 @@ ROUTE = "create_preference"
 MAX_CART_BYTES = 64 * 1024
 
 
-async def create_preference(request: Request):
+async def create_preference(request: Request) -> Response:
     ctx: ServerContext = request.app.state.ctx
     client = client_ip(ctx, request)
     headers: dict[str, str] = {}
@@ -50,7 +52,7 @@ async def create_preference(request: Request):
     )
 
 
-async def _cart(request: Request) -> dict:
+async def _cart(request: Request) -> dict[str, Any]:
     body = await read_limited(request, MAX_CART_BYTES)
     try:
         cart = json.loads(body) if body else None
@@ -61,7 +63,7 @@ async def _cart(request: Request) -> dict:
     return cart
 
 
-def _create(ctx: ServerContext, cart: dict):
+def _create(ctx: ServerContext, cart: dict[str, Any]) -> CheckoutResult:
     items = parse_cart(cart.get("items"))
     reference = cart.get("reference")
     if reference is not None and not isinstance(reference, str):
@@ -78,7 +80,7 @@ def _create(ctx: ServerContext, cart: dict):
     )
 
 
-def _expires_in(ctx: ServerContext, value) -> timedelta | None:
+def _expires_in(ctx: ServerContext, value: object) -> timedelta | None:
     """A positive duration whose end a datetime can hold ("99999999999999d" overflows)."""
     if value is None:
         return None

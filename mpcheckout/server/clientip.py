@@ -34,7 +34,9 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def _within(address, networks: Sequence[Network]) -> bool:
+def _within(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None, networks: Sequence[Network]
+) -> bool:
     return address is not None and any(address in network for network in networks)
 
 

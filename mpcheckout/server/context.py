@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock
 from ..config import LoadedSettings, Settings, load_settings
@@ -15,6 +15,9 @@ from ..i18n import Translator, resolve_locale
 from ..ingest import GroupCommitter, SignaturePolicy
 from ..runtime import Runtime
 from .clientip import ClientResolver, parse_networks
+
+if TYPE_CHECKING:
+    from ..store.base import Store
 
 # How `serve` hands its command-line choices to uvicorn worker processes (they import the app
 # by name and cannot be given Python objects).
@@ -75,7 +78,7 @@ class ServerContext:
         return self.runtime.clock
 
     @property
-    def store(self):
+    def store(self) -> Store:
         return self.runtime.store
 
     @cached_property

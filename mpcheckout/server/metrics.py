@@ -25,7 +25,7 @@ PREFIX = "mpcheckout"
 HEALTH_VALUE = {Health.GREEN: 0, Health.YELLOW: 1, Health.RED: 2}
 
 
-async def metrics(request: Request):
+async def metrics(request: Request) -> Response:
     ctx: ServerContext = request.app.state.ctx
     if refused := _guard(ctx, request):
         return refused
@@ -66,7 +66,9 @@ class _Collector:
         yield from _reconcile_and_orders(self.figures)
 
 
-def _gauge(name: str, doc: str, value: float | None = None, labels=()) -> GaugeMetricFamily:
+def _gauge(
+    name: str, doc: str, value: float | None = None, labels: tuple[str, ...] | list[str] = ()
+) -> GaugeMetricFamily:
     return GaugeMetricFamily(f"{PREFIX}_{name}", doc, value=value, labels=labels or None)
 
 

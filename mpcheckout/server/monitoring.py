@@ -8,10 +8,11 @@ import time
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.responses import Response
 
 from ..errors import AuthenticationError, LockHeldError, NotFoundError, StorageError
 from ..maintenance import ready
-from ..processor import build_processor
+from ..processor import ProcessSummary, build_processor
 from ..reconcile import ReconcileRequest, run_reconcile
 from ..runtime import worker_id
 from ..status import build_status
@@ -22,7 +23,7 @@ PASS_LIMIT = 1000
 PASS_SECONDS = 20.0
 
 
-def guard(request: Request):
+def guard(request: Request) -> Response | None:
     """None when the caller may use monitoring; otherwise the answer to give."""
     ctx: ServerContext = request.app.state.ctx
     if ctx.monitor_token is None:
@@ -36,7 +37,7 @@ def guard(request: Request):
     return None
 
 
-async def status(request: Request):
+async def status(request: Request) -> Response:
     if refused := guard(request):
         return refused
     ctx: ServerContext = request.app.state.ctx
@@ -47,12 +48,12 @@ async def status(request: Request):
     return json_response(report)
 
 
-async def process_queue(request: Request):
+async def process_queue(request: Request) -> Response:
     if refused := guard(request):
         return refused
     ctx: ServerContext = request.app.state.ctx
 
-    def one_pass():
+    def one_pass() -> ProcessSummary:
         processor = build_processor(
             ctx.store, ctx.runtime.gateway, ctx.clock, ctx.settings.queue, worker_id()
         )
@@ -62,7 +63,7 @@ async def process_queue(request: Request):
     return json_response(summary)
 
 
-async def reconcile(request: Request):
+async def reconcile(request: Request) -> Response:
     if refused := guard(request):
         return refused
     ctx: ServerContext = request.app.state.ctx
@@ -80,11 +81,11 @@ async def reconcile(request: Request):
     return json_response(result.run)
 
 
-async def healthz(request: Request):
+async def healthz(request: Request) -> Response:
     return json_response({"status": "ok"})
 
 
-async def readyz(request: Request):
+async def readyz(request: Request) -> Response:
     ctx: ServerContext = request.app.state.ctx
     try:
         version = await run_in_threadpool(ready, ctx.store)

@@ -14,11 +14,15 @@ from ..models import to_jsonable
 from ..ratelimit import RateLimitDecision
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None):
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(to_jsonable(body), status_code=status, headers=headers)
 
 
-def error_response(exc: AppError, t: Translator, headers: dict[str, str] | None = None):
+def error_response(
+    exc: AppError, t: Translator, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(error_document(exc, t), status_code=exc.http_status, headers=headers)
 
 

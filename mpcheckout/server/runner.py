@@ -9,8 +9,10 @@ import os
 import signal
 import socket
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import uvicorn
+from starlette.applications import Starlette
 from uvicorn.supervisors import Multiprocess
 
 from ..errors import ConfigurationError
@@ -39,7 +41,7 @@ def _fast(module: str, fallback: str) -> str:
     return module if importlib.util.find_spec(module) else fallback
 
 
-def _config(app, **options) -> uvicorn.Config:
+def _config(app: str | Starlette, **options: Any) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         loop=_fast("uvloop", "asyncio"),

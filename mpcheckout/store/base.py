@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from ..models import (
     ClaimedEvent,
     DeadLetter,
+    DeadLetterReason,
     InvalidInput,
     Notification,
     Order,
@@ -39,6 +40,11 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
 }
 TABLES = tuple(PRIMARY_KEYS)
 HOURLY_LATENCY_SAMPLE = 200  # completions per hour whose latency the status page averages
+
+# What a worker decided for one claimed event (EventOutcome.kind).
+OutcomeKind = Literal["completed", "retry", "dead"]
+# How one dead letter's replay went (ReplayResult.result); `would_replay` is a dry run's.
+ReplayKind = Literal["replayed", "already_resolved", "not_found", "invalid_payload", "would_replay"]
 
 PaymentDecider = Callable[[Order | None, Payment, datetime], Decision]
 OrderIdFor = Callable[[Payment], str]
@@ -92,11 +98,11 @@ class EventOutcome:
     """
 
     event_id: int
-    kind: str
+    kind: OutcomeKind
     payments: tuple[Payment, ...] = ()
     error: str | None = None
     next_attempt_at: datetime | None = None
-    dead_reason: str | None = None
+    dead_reason: DeadLetterReason | None = None
     note: str | None = None
     source: str = "webhook"  # payment_logs.source for the payments a completed event applies
 
@@ -126,7 +132,7 @@ class CommitResult:
 @dataclass(slots=True, frozen=True)
 class ReplayResult:
     dead_letter_id: int
-    result: str  # "replayed" | "already_resolved" | "not_found" | "invalid_payload"
+    result: ReplayKind
     queue_id: int | None = None
 
 
@@ -325,11 +331,14 @@ class Store(Protocol):
 
     # -- reconcile ---------------------------------------------------------------------------
     def try_lock(self, name: str, holder: str, now: datetime, stale_after: float) -> bool:
-        """Take the named run lock if it is free, or held for longer than `stale_after`
-        seconds (a crashed holder). Atomic test-and-set. True when taken. A backend whose lock
-        lives with a session (PostgreSQL's advisory locks) frees it when the holder's process
-        dies, so across processes it needs no `stale_after`, and cannot honour one: a holder
-        that hangs without dying keeps the lock."""
+        """Take the named run lock if it is free, held for longer than `stale_after` seconds
+        (a hung or crashed holder), or held by a process of this host that no longer exists
+        (holders are named `host:pid`, as runtime.worker_id makes them: a run killed mid-way
+        is taken over at once instead of after `stale_after`). Atomic test-and-set: the
+        holder's liveness is judged inside it. True when taken. A backend whose lock lives
+        with a session (PostgreSQL's advisory locks) frees it when the holder's process dies,
+        so across processes it needs neither, and cannot honour `stale_after`: a holder that
+        hangs without dying keeps the lock."""
 
     def release_lock(self, name: str, holder: str) -> None:
         """Release the named lock if `holder` holds it; otherwise do nothing."""
@@ -392,6 +401,19 @@ class Store(Protocol):
     def count_rows(self, table: str) -> int:
         """Number of rows in a table."""
 
+    # -- doctor ------------------------------------------------------------------------------
+    def event_origins(self, since: datetime, limit: int) -> EventOrigins:
+        """Whose notifications the queue holds: of the newest `limit` queue events (by id, so
+        the read is bounded whatever the queue's size), those received at or after `since`,
+        counted by the payload's `user_id` and the event's `live_mode` (None where absent or the
+        payload is not a JSON object). `limit_reached` tells that older ones were not read."""
+
+    def diagnose(self) -> StoreDiagnosis:
+        """What `doctor` checks of the database itself, read only: the backend's location
+        (password redacted), schema version, journal mode, `PRAGMA quick_check` and the file's
+        permission bits. The last three are None where the backend has no such thing
+        (PostgreSQL). Raises StorageError when the database cannot be read at all."""
+
     # -- status page and metrics (issue 17) -------------------------------------------------
     def lifetime_counts(self) -> LifetimeCounts:
         """Totals since the store was created, each read in O(log n) or from a small table:
@@ -423,3 +445,60 @@ def first_of_each(notifications: Sequence[Notification], inserted: set[str]) -> 
         queued.append(item.dedupe_key in inserted and item.dedupe_key not in seen)
         seen.add(item.dedupe_key)
     return queued
+
+
+@dataclass(slots=True, frozen=True)
+class EventOrigin:
+    user_id: str | None
+    live_mode: bool | None
+    count: int
+
+
+@dataclass(slots=True, frozen=True)
+class EventOrigins:
+    """Queue events by account and mode (see Store.event_origins)."""
+
+    scanned: int
+    limit_reached: bool
+    origins: tuple[EventOrigin, ...]
+
+
+@dataclass(slots=True, frozen=True)
+class StoreDiagnosis:
+    backend: str
+    location: str
+    schema_version: int
+    journal_mode: str | None
+    quick_check: str | None
+    file_mode: int | None
+
+
+def count_origins(rows: Sequence[tuple[Any, str | None, Any]], limit: int) -> EventOrigins:
+    """(live_mode, payload, received since?) rows of the newest `limit` events -> EventOrigins.
+    The backends share this so that both read a payload's `user_id` the same way (Mercado Pago
+    sends it as a number or as a string)."""
+    counts: dict[tuple[str | None, bool | None], int] = {}
+    recent = [(live_mode, payload) for live_mode, payload, is_recent in rows if is_recent]
+    for live_mode, payload in recent:
+        key = (_payload_user_id(payload), None if live_mode is None else bool(live_mode))
+        counts[key] = counts.get(key, 0) + 1
+    origins = tuple(
+        EventOrigin(user_id, live_mode, count)
+        for (user_id, live_mode), count in sorted(
+            counts.items(), key=lambda item: (-item[1], str(item[0]))
+        )
+    )
+    return EventOrigins(len(recent), len(rows) >= limit and len(recent) == len(rows), origins)
+
+
+def _payload_user_id(payload: str | None) -> str | None:
+    import json
+
+    try:
+        body = json.loads(payload or "")
+    except (ValueError, TypeError, RecursionError):
+        return None
+    user_id = body.get("user_id") if isinstance(body, dict) else None
+    if isinstance(user_id, bool) or not isinstance(user_id, int | str) or user_id == "":
+        return None
+    return str(user_id)

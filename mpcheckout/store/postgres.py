@@ -11,7 +11,6 @@ are sqlite.py's. Where one server and many workers need more than SQLite's singl
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import re
 import threading
@@ -19,7 +18,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import psycopg
@@ -30,41 +29,50 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ..clock import utc_iso
 from ..config import redact_url
 from ..errors import ConfigurationError, StorageBusyError, StorageError, ValidationError
-from ..models import (
-    ClaimedEvent,
-    DeadLetter,
-    InvalidInput,
-    Notification,
-    Order,
-    Payment,
-    PaymentLog,
-    QueueEvent,
-    ReconcileRun,
-)
+from ..models import ClaimedEvent, InvalidInput, Notification, Order, QueueEvent
 from ..notifications import COALESCE_KEY_PREFIX
+from ..payments import BatchDecision
 from .base import (
     PRIMARY_KEYS,
     TABLES,
-    ApplyCounts,
-    CommitResult,
-    DeadLetterFilter,
     EnqueueCounts,
-    EventFilter,
+    EventOrigins,
     EventOutcome,
     HourActivity,
     LifetimeCounts,
-    OrderFilter,
-    PaymentRules,
-    QueueSnapshot,
     RateLimitDecision,
     ReplayResult,
+    StoreDiagnosis,
     StoreInfo,
+    count_origins,
     first_of_each,
 )
+from .core import (
+    Batch,
+    StoreCore,
+    checked_version,
+    invalid_key,
+    known_table,
+    lock_free,
+    neutral,
+    rate_decision,
+    replay_refusal,
+)
 from .migrate import latest_version, migrations
+from .rows import (
+    NATIVE_DECODER,
+    ORDERS,
+    PAYMENT_LOG_WRITE,
+    QUEUE,
+    Encoder,
+    Readers,
+    Row,
+    order_values,
+    payment_log_values,
+    unchanged,
+)
 
 DIALECT = "postgres"
-LATENCY_SAMPLE_LIMIT = 10_000
 CONNECT_TIMEOUT_SECONDS = 10
 POOL_WAIT_SECONDS = 30.0
 # Set on every pooled session (SET, not startup options, which PgBouncer refuses). UTC, so that
@@ -77,19 +85,6 @@ _SESSION_SETTINGS = "SET TIME ZONE 'UTC'; SET plan_cache_mode = force_custom_pla
 ORDER_LOCKS = 0x6D70_6F72  # "mpor": one lock per order id, taken by every order writer
 INVALID_LOCKS = 0x6D70_6976  # "mpiv": one per invalid-input key, so it is stored only once
 
-_QUEUE_COLUMNS = (
-    "id, dedupe_key, topic, action, resource_id, live_mode, payload, headers, received_via, "
-    "status, attempts, next_attempt_at, locked_by, locked_until, last_error, attempt_log, note, "
-    "received_at, updated_at, completed_at"
-)
-_DEAD_COLUMNS = (
-    "id, queue_id, dedupe_key, topic, payload, headers, reason, last_error, attempt_log, "
-    "attempts, received_via, dead_at, resolved_at, resolution, note"
-)
-_ORDER_COLUMNS = (
-    "id, status, amount, currency, title, preference_id, payment_id, payment_status, "
-    "payment_updated_at, created_at, updated_at, paid_at, source"
-)
 # The identity sequence a table's imported ids come from: archived events keep queue ids, so
 # the queue's sequence must also move past every archived id.
 _ID_SEQUENCE_OF = {
@@ -122,7 +117,7 @@ def connection_string(url: str) -> str:
         raise ConfigurationError("error.bad_database_url", url=redact_url(url)) from None
     params.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     params.setdefault("application_name", "mpcheckout")
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
 
 
 def translate(exc: psycopg.Error | PoolTimeout, location: str, secret: str | None) -> StorageError:
@@ -169,6 +164,24 @@ def _clean_json(text: str) -> str:
     return _JSON_NUL.sub(r"\1\\\\x00", text) if "\\u0000" in text else text
 
 
+_ENCODER = Encoder(time=unchanged, money=unchanged, json=_json_text, text=_text)
+_RECORDS = Readers(NATIVE_DECODER)
+
+
+def _one(cursor: psycopg.Cursor[Any]) -> tuple[Any, ...]:
+    """The row of a statement that always returns one."""
+    row = cursor.fetchone()
+    if row is None:
+        raise StorageError("error.storage", reason="a statement returned no row")
+    return tuple(row)
+
+
+@lru_cache(maxsize=256)
+def _native(sql: str) -> str:
+    """A portable statement of core.py (`?` placeholders) in psycopg's `%s`."""
+    return sql.replace("?", "%s")
+
+
 def _configure_session(conn: psycopg.Connection) -> None:
     conn.execute(_SESSION_SETTINGS)
 
@@ -197,13 +210,20 @@ class _RunLock:
     conn: psycopg.Connection
 
 
-class PostgresStore:
+class PostgresStore(StoreCore):
     backend = DIALECT
+    records = _RECORDS
+    encode = _ENCODER
+    latency_sql = (
+        "SELECT extract(epoch FROM completed_at - received_at) FROM webhook_queue "
+        "WHERE completed_at >= ? ORDER BY completed_at DESC LIMIT ?"
+    )
 
     def __init__(self, url: str, pool_size: int) -> None:
         self.location = redact_url(url)
         self._conninfo = connection_string(url)
-        self._secret = conninfo_to_dict(self._conninfo).get("password")
+        password = conninfo_to_dict(self._conninfo).get("password")
+        self._secret = None if password is None else str(password)
         self._pool_size = pool_size
         self._pool: ConnectionPool | None = None
         self._run_locks: dict[str, _RunLock] = {}
@@ -277,6 +297,30 @@ class PostgresStore:
             raise StorageError("error.storage", reason="the store is closed")
         return self._pool
 
+    # -- primitives for StoreCore ------------------------------------------------------------
+    def _rows(self, sql: str, *params: Any) -> list[Row]:
+        with self._read() as conn:
+            return conn.execute(_native(sql), params).fetchall()
+
+    def _change(self, sql: str, *params: Any) -> list[Row]:
+        with self._write() as conn:
+            cursor = conn.execute(_native(sql), params)
+            return cursor.fetchall() if cursor.description else []
+
+    @contextlib.contextmanager
+    def _batch(self, *, redoable: bool = False) -> Iterator[Batch]:
+        with self._write_pipelined(redoable=redoable) as conn:
+            yield _PostgresBatch(conn)
+
+    @contextlib.contextmanager
+    def _preview_batch(self) -> Iterator[Batch]:
+        with (
+            self._translated(),
+            self._connection() as conn,
+            conn.transaction(force_rollback=True),
+        ):
+            yield _PostgresBatch(conn)
+
     def start_maintenance(self) -> None:
         """Nothing to do: the server checkpoints and vacuums on its own."""
 
@@ -296,13 +340,9 @@ class PostgresStore:
         with self._read() as conn:
             return _version(conn)
 
-    def _check_schema(self, conn: psycopg.Connection, migrate: bool) -> int:
-        current, latest = _version(conn), latest_version(DIALECT)
-        if current > latest:
-            raise StorageError("error.schema_too_new", found=current, supported=latest)
-        if current < latest and migrate:
-            return _migrate(conn)
-        return current
+    def _check_schema(self, conn: psycopg.Connection[Any], migrate: bool) -> int:
+        latest = latest_version(DIALECT)
+        return checked_version(_version(conn), latest, migrate, lambda: _migrate(conn))
 
     def upgrade(self) -> int:
         with self._read() as conn:
@@ -319,11 +359,13 @@ class PostgresStore:
                 )
             ]
             counts = _row_counts(conn, existing)
-            size = conn.execute(
-                "SELECT sum(pg_total_relation_size(to_regclass(name)))::bigint "
-                "FROM unnest(%b::text[]) AS name",
-                (existing,),
-            ).fetchone()[0]
+            size = _one(
+                conn.execute(
+                    "SELECT sum(pg_total_relation_size(to_regclass(name)))::bigint "
+                    "FROM unnest(%b::text[]) AS name",
+                    (existing,),
+                )
+            )[0]
             version = _version(conn)
         return StoreInfo(DIALECT, self.location, version, int(size or 0), counts)
 
@@ -347,7 +389,7 @@ class PostgresStore:
 
     def record_invalid_many(self, inputs: Sequence[InvalidInput], now: datetime) -> int:
         stamp = utc_iso(now)
-        keys = [_key_hash(item.payload) for item in inputs]
+        keys = [invalid_key(item.payload) for item in inputs]
         stored = 0
         with self._write() as conn:
             _lock_all(conn, INVALID_LOCKS, keys)
@@ -374,89 +416,7 @@ class PostgresStore:
         return stored
 
     # -- events ------------------------------------------------------------------------------
-    def list_events(self, filters: EventFilter) -> list[QueueEvent]:
-        clauses, params = _filters(
-            ("status = %s", filters.status),
-            ("topic = %s", filters.topic),
-            ("received_at >= %s", filters.since),
-        )
-        sql = f"SELECT {_QUEUE_COLUMNS} FROM webhook_queue {clauses} ORDER BY id DESC LIMIT %s"
-        with self._read() as conn:
-            rows = conn.execute(sql, [*params, filters.limit]).fetchall()
-        return [_queue_event(row) for row in rows]
-
-    def get_event(self, event_id: int) -> QueueEvent | None:
-        with self._read() as conn:
-            row = conn.execute(
-                f"SELECT {_QUEUE_COLUMNS} FROM webhook_queue WHERE id = %s", (event_id,)
-            ).fetchone()
-        return _queue_event(row) if row else None
-
     # -- processing --------------------------------------------------------------------------
-    def claim_due_events(
-        self, worker_id: str, limit: int, lease_seconds: float, now: datetime
-    ) -> list[ClaimedEvent]:
-        with self._write_pipelined(redoable=True) as conn:
-            return _claim(conn, worker_id, limit, lease_seconds, now)
-
-    def commit_outcomes(
-        self,
-        worker_id: str,
-        outcomes: Sequence[EventOutcome],
-        rules: PaymentRules,
-        now: datetime,
-        *,
-        claim_limit: int = 0,
-        lease_seconds: float = 0.0,
-    ) -> CommitResult:
-        result = CommitResult()
-        if not outcomes and not claim_limit:
-            return result
-        with self._write_pipelined(redoable=True) as conn:
-            owned = _owned(conn, worker_id, [outcome.event_id for outcome in outcomes])
-            mine = [outcome for outcome in outcomes if outcome.event_id in owned]
-            result.committed = [outcome.event_id for outcome in mine]
-            result.lease_lost = [o.event_id for o in outcomes if o.event_id not in owned]
-            by_source = _payments_by_source(mine)
-            every_payment = [payment for group in by_source.values() for payment in group]
-            _lock_all(conn, ORDER_LOCKS, map(rules.order_id_for, every_payment))
-            for source, payments in by_source.items():
-                _apply(conn, payments, rules, source, now, result.applied)
-            _write_outcomes(conn, mine, worker_id, now)
-            if claim_limit:
-                result.claimed = _claim(conn, worker_id, claim_limit, lease_seconds, now)
-        return result
-
-    def apply_payments(
-        self, payments: Sequence[Payment], rules: PaymentRules, source: str, now: datetime
-    ) -> ApplyCounts:
-        counts = ApplyCounts()
-        with self._write_pipelined() as conn:
-            _lock_all(conn, ORDER_LOCKS, map(rules.order_id_for, payments))
-            _apply(conn, payments, rules, source, now, counts)
-        return counts
-
-    def preview_payments(
-        self, payments: Sequence[Payment], rules: PaymentRules, now: datetime
-    ) -> ApplyCounts:
-        counts = ApplyCounts()
-        with (
-            self._translated(),
-            self._connection() as conn,
-            conn.transaction(force_rollback=True),
-        ):
-            _lock_all(conn, ORDER_LOCKS, map(rules.order_id_for, payments))
-            _apply(conn, payments, rules, "reconcile", now, counts)
-        return counts
-
-    def count_due_events(self, now: datetime) -> int:
-        with self._read() as conn:
-            return conn.execute(
-                "SELECT count(*) FROM webhook_queue WHERE status IN ('pending', 'processing') "
-                "AND next_attempt_at <= %s",
-                (now,),
-            ).fetchone()[0]
-
     def recover_expired_leases(self, now: datetime) -> int:
         with self._write() as conn:
             return conn.execute(
@@ -470,26 +430,6 @@ class PostgresStore:
             ).rowcount
 
     # -- dead letters ------------------------------------------------------------------------
-    def list_dead_letters(self, filters: DeadLetterFilter) -> list[DeadLetter]:
-        clauses, params = _filters(
-            ("resolved_at IS NULL", filters.unresolved_only or None),
-            ("reason = %s", filters.reason),
-            ("topic = %s", filters.topic),
-            ("dead_at >= %s", filters.since),
-        )
-        limit = "" if filters.limit is None else f"LIMIT {int(filters.limit)}"
-        sql = f"SELECT {_DEAD_COLUMNS} FROM webhook_dead_letter {clauses} ORDER BY id DESC {limit}"
-        with self._read() as conn:
-            return [_dead_letter(row) for row in conn.execute(sql, params).fetchall()]
-
-    def get_dead_letter(self, dead_letter_id: int) -> DeadLetter | None:
-        with self._read() as conn:
-            row = conn.execute(
-                f"SELECT {_DEAD_COLUMNS} FROM webhook_dead_letter WHERE id = %s",
-                (dead_letter_id,),
-            ).fetchone()
-        return _dead_letter(row) if row else None
-
     def replay_dead_letters(self, ids: Sequence[int], now: datetime) -> list[ReplayResult]:
         with self._write() as conn:
             letters = {
@@ -540,26 +480,15 @@ class PostgresStore:
             )
         return ReplayResult(dead_letter_id, "replayed", queue_id)
 
-    def discard_dead_letter(self, dead_letter_id: int, note: str, now: datetime) -> bool:
-        with self._write() as conn:
-            return (
-                conn.execute(
-                    "UPDATE webhook_dead_letter SET resolved_at = %s, resolution = 'discarded', "
-                    "note = %s WHERE id = %s AND resolved_at IS NULL",
-                    (now, _text(note), dead_letter_id),
-                ).rowcount
-                == 1
-            )
-
     # -- orders ------------------------------------------------------------------------------
     def create_order(self, order: Order) -> None:
         with self._write() as conn:
             _lock_all(conn, ORDER_LOCKS, [order.id])
             inserted = conn.execute(
-                f"INSERT INTO orders ({_ORDER_COLUMNS}) "
+                f"INSERT INTO orders ({ORDERS.sql}) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (id) DO NOTHING",
-                _order_values(order),
+                order_values(order, _ENCODER),
             ).rowcount
             if not inserted:
                 raise ValidationError("error.order_exists", order_id=order.id)
@@ -572,45 +501,6 @@ class PostgresStore:
                 (preference_id, now, order_id),
             )
 
-    def get_order(self, order_id: str) -> Order | None:
-        with self._read() as conn:
-            row = conn.execute(
-                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = %s", (order_id,)
-            ).fetchone()
-        return _order(row) if row else None
-
-    def list_orders(self, filters: OrderFilter) -> list[Order]:
-        clauses, params = _filters(
-            ("status = %s", filters.status), ("created_at >= %s", filters.since)
-        )
-        sql = f"SELECT {_ORDER_COLUMNS} FROM orders {clauses} ORDER BY created_at DESC, id LIMIT %s"
-        with self._read() as conn:
-            return [_order(row) for row in conn.execute(sql, [*params, filters.limit])]
-
-    def payment_logs_for_order(self, order_id: str) -> list[PaymentLog]:
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT id, payment_id, status, status_detail, external_reference, amount, "
-                "currency, date_last_updated, source, recorded_at, raw FROM payment_logs "
-                "WHERE external_reference = %s OR payment_id IN "
-                "(SELECT payment_id FROM orders WHERE id = %s) ORDER BY id",
-                (order_id, order_id),
-            ).fetchall()
-        return [_payment_log(row) for row in rows]
-
-    def order_counts(self) -> dict[str, int]:
-        with self._read() as conn:
-            return dict(conn.execute("SELECT status, count(*) FROM orders GROUP BY status"))
-
-    def stale_pending_orders(self, created_before: datetime, limit: int) -> list[Order]:
-        with self._read() as conn:
-            rows = conn.execute(
-                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE status = 'pending' "
-                "AND payment_id IS NULL AND created_at < %s ORDER BY created_at LIMIT %s",
-                (created_before, limit),
-            ).fetchall()
-        return [_order(row) for row in rows]
-
     # -- reconcile ---------------------------------------------------------------------------
     def try_lock(self, name: str, holder: str, now: datetime, stale_after: float) -> bool:
         """A session advisory lock, held on a connection kept out of the pool until release.
@@ -621,7 +511,7 @@ class PostgresStore:
         with self._run_locks_guard:
             held = self._run_locks.get(name)
             if held is not None:
-                if (now - held.since).total_seconds() < stale_after:
+                if not lock_free(held.holder, held.since, now, stale_after):
                     return False
                 held.holder, held.since = holder, now
                 return True
@@ -637,7 +527,7 @@ class PostgresStore:
             conn = pool.getconn()
             try:
                 taken = conn.execute(_RUN_LOCK_SQL.format(op="pg_try_advisory_lock"), (name,))
-                if taken.fetchone()[0]:
+                if _one(taken)[0]:
                     return conn
             except BaseException:
                 conn.close()
@@ -654,153 +544,40 @@ class PostgresStore:
             del self._run_locks[name]
         _unlock_and_return(name, held.conn, self._pool)
 
-    def get_meta(self, key: str) -> str | None:
-        with self._read() as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone()
-        return row[0] if row else None
-
-    def set_meta(self, key: str, value: str, now: datetime) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO meta (key, value, updated_at) VALUES (%s, %s, %s) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-                "updated_at = excluded.updated_at",
-                (key, value, now),
-            )
-
     def archive_completed(self, completed_before: datetime, limit: int, now: datetime) -> int:
         with self._write() as conn:
             return conn.execute(
                 "WITH moved AS (DELETE FROM webhook_queue WHERE id IN ("
                 "SELECT id FROM webhook_queue WHERE completed_at < %(before)s "
                 "AND status = 'completed' ORDER BY completed_at LIMIT %(limit)s "
-                f"FOR UPDATE SKIP LOCKED) RETURNING {_QUEUE_COLUMNS}) "
-                f"INSERT INTO webhook_archive ({_QUEUE_COLUMNS}, archived_at) "
-                f"SELECT {_QUEUE_COLUMNS}, %(now)s FROM moved",
+                f"FOR UPDATE SKIP LOCKED) RETURNING {QUEUE.sql}) "
+                f"INSERT INTO webhook_archive ({QUEUE.sql}, archived_at) "
+                f"SELECT {QUEUE.sql}, %(now)s FROM moved",
                 {"before": completed_before, "limit": limit, "now": now},
             ).rowcount
-
-    def count_archivable(self, completed_before: datetime) -> int:
-        with self._read() as conn:
-            return conn.execute(
-                "SELECT count(*) FROM webhook_queue WHERE completed_at < %s "
-                "AND status = 'completed'",
-                (completed_before,),
-            ).fetchone()[0]
-
-    def record_reconcile_run(self, run: ReconcileRun) -> int:
-        with self._write() as conn:
-            return conn.execute(
-                "INSERT INTO webhook_reconciliation_logs (started_at, finished_at, status, "
-                "leases_recovered, retried, swept, drift_fixed, archived, dead_lettered, errors, "
-                "details) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb) RETURNING id",
-                (
-                    run.started_at,
-                    run.finished_at,
-                    run.status,
-                    run.leases_recovered,
-                    run.retried,
-                    run.swept,
-                    run.drift_fixed,
-                    run.archived,
-                    run.dead_lettered,
-                    run.errors,
-                    _json_text(run.details),
-                ),
-            ).fetchone()[0]
-
-    def list_reconcile_runs(self, limit: int) -> list[ReconcileRun]:
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT id, started_at, finished_at, status, leases_recovered, retried, swept, "
-                "drift_fixed, archived, dead_lettered, errors, details "
-                "FROM webhook_reconciliation_logs ORDER BY started_at DESC, id DESC LIMIT %s",
-                (limit,),
-            ).fetchall()
-        return [_reconcile_run(row) for row in rows]
-
-    # -- status ------------------------------------------------------------------------------
-    def queue_snapshot(
-        self, now: datetime, since: datetime, latency_since: datetime
-    ) -> QueueSnapshot:
-        with self._read() as conn:
-            figures = conn.execute(_SNAPSHOT_SQL, {"now": now, "since": since}).fetchone()
-            latency = [
-                float(row[0])
-                for row in conn.execute(
-                    "SELECT extract(epoch FROM completed_at - received_at) FROM webhook_queue "
-                    "WHERE completed_at >= %s ORDER BY completed_at DESC LIMIT %s",
-                    (latency_since, LATENCY_SAMPLE_LIMIT),
-                )
-            ]
-            rejections = {
-                reason: int(count)
-                for reason, count in conn.execute(
-                    "SELECT reason, sum(count) FROM webhook_rejections WHERE hour >= %s "
-                    "GROUP BY reason",
-                    (utc_iso(since)[:13],),
-                )
-            }
-        return QueueSnapshot(
-            **dict(zip(_SNAPSHOT_FIGURES, figures, strict=True)),
-            latency_seconds=latency,
-            rejections_since=rejections,
-        )
-
-    def count_rejection(self, reason: str, now: datetime) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO webhook_rejections (hour, reason, count) VALUES (%s, %s, 1) "
-                "ON CONFLICT (hour, reason) DO UPDATE SET count = webhook_rejections.count + 1",
-                (utc_iso(now)[:13], reason),
-            )
 
     # -- rate limits and alerts --------------------------------------------------------------
     def hit_rate_limit(
         self, key: str, limit: int, window_seconds: int, now: datetime
     ) -> RateLimitDecision:
         with self._write() as conn:
-            window_start, count = conn.execute(
-                "INSERT INTO rate_limits AS r (key, window_start, count) "
-                "VALUES (%(key)s, %(now)s, 1) ON CONFLICT (key) DO UPDATE SET "
-                "count = CASE WHEN r.window_start <= %(expired)s THEN 1 ELSE r.count + 1 END, "
-                "window_start = CASE WHEN r.window_start <= %(expired)s THEN %(now)s "
-                "ELSE r.window_start END RETURNING window_start, count",
-                {"key": key, "now": now, "expired": now - timedelta(seconds=window_seconds)},
-            ).fetchone()
-        reset_at = window_start + timedelta(seconds=window_seconds)
-        return RateLimitDecision(count <= limit, limit, max(limit - count, 0), reset_at)
-
-    def get_alert_state(self, condition: str) -> dict[str, Any] | None:
-        with self._read() as conn:
-            row = conn.execute(
-                "SELECT last_fired_at, pending FROM alert_state WHERE condition = %s",
-                (condition,),
-            ).fetchone()
-        return {"last_fired_at": row[0], "pending": row[1]} if row else None
-
-    def pending_alert_conditions(self) -> list[str]:
-        with self._read() as conn:
-            rows = conn.execute("SELECT condition FROM alert_state WHERE pending IS NOT NULL")
-            return [row[0] for row in rows]
-
-    def set_alert_state(
-        self, condition: str, last_fired_at: datetime | None, pending: str | None, now: datetime
-    ) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO alert_state (condition, last_fired_at, pending, updated_at) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (condition) DO UPDATE SET "
-                "last_fired_at = excluded.last_fired_at, pending = excluded.pending, "
-                "updated_at = excluded.updated_at",
-                (condition, last_fired_at, _text(pending), now),
+            window_start, count = _one(
+                conn.execute(
+                    "INSERT INTO rate_limits AS r (key, window_start, count) "
+                    "VALUES (%(key)s, %(now)s, 1) ON CONFLICT (key) DO UPDATE SET "
+                    "count = CASE WHEN r.window_start <= %(expired)s THEN 1 ELSE r.count + 1 END, "
+                    "window_start = CASE WHEN r.window_start <= %(expired)s THEN %(now)s "
+                    "ELSE r.window_start END RETURNING window_start, count",
+                    {"key": key, "now": now, "expired": now - timedelta(seconds=window_seconds)},
+                )
             )
+        return rate_decision(window_start, count, limit, window_seconds)
 
     # -- copy --------------------------------------------------------------------------------
     def export_rows(self, table: str, batch_size: int) -> Iterator[list[dict[str, Any]]]:
-        keys = PRIMARY_KEYS[_known_table(table)]
+        keys = PRIMARY_KEYS[known_table(table)]
         order = ", ".join(keys)
-        after: tuple | None = None
+        after: tuple[Any, ...] | None = None
         while True:
             where = "" if after is None else f"WHERE ({order}) > ({', '.join(['%s'] * len(keys))})"
             with self._read() as conn:
@@ -808,15 +585,15 @@ class PostgresStore:
                     f"SELECT * FROM {table} {where} ORDER BY {order} LIMIT %s",
                     [*(after or ()), batch_size],
                 )
-                names = [column.name for column in cursor.description]
-                rows = [dict(zip(names, map(_neutral, row), strict=True)) for row in cursor]
+                names = [column.name for column in cursor.description or ()]
+                rows = [dict(zip(names, map(neutral, row), strict=True)) for row in cursor]
             if not rows:
                 return
             after = tuple(rows[-1][key] for key in keys)
             yield rows
 
     def import_rows(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
-        _known_table(table)
+        known_table(table)
         if not rows:
             return
         names = list(rows[0])
@@ -851,35 +628,43 @@ class PostgresStore:
             return lambda value: None if value is None else _clean_json(_json_source(value))
         return lambda value: _text(value) if isinstance(value, str) else value
 
-    def count_rows(self, table: str) -> int:
-        _known_table(table)
+    # -- doctor ------------------------------------------------------------------------------
+    def event_origins(self, since: datetime, limit: int) -> EventOrigins:
         with self._read() as conn:
-            return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            rows = conn.execute(
+                "SELECT live_mode, CASE WHEN received_at >= %(since)s THEN payload END, "
+                "received_at >= %(since)s FROM (SELECT live_mode, payload, received_at FROM "
+                "webhook_queue ORDER BY id DESC LIMIT %(limit)s) AS newest",
+                {"since": since, "limit": limit},
+            ).fetchall()
+        return count_origins(rows, limit)
+
+    def diagnose(self) -> StoreDiagnosis:
+        with self._read() as conn:
+            version = _version(conn)
+        return StoreDiagnosis(DIALECT, self.location, version, None, None, None)
 
     # -- status page and metrics (issue 17) ----------------------------------------------
     def lifetime_counts(self) -> LifetimeCounts:
-        with self._read() as conn:
-            received = conn.execute(
-                "SELECT greatest(coalesce((SELECT max(id) FROM webhook_queue), 0), "
-                "coalesce((SELECT max(id) FROM webhook_archive), 0))"
-            ).fetchone()[0]
-            in_queue = {
-                status: int(count)
-                for status, count in conn.execute(
-                    "SELECT status, count(*) FROM webhook_queue "
-                    "WHERE status IN ('pending', 'processing', 'dead') GROUP BY status"
-                )
-            }
-            dead = conn.execute(
-                "SELECT count(*) FROM webhook_dead_letter WHERE reason != 'invalid'"
-            ).fetchone()[0]
-            rejections = {
-                reason: int(count)
-                for reason, count in conn.execute(
-                    "SELECT reason, sum(count) FROM webhook_rejections GROUP BY reason"
-                )
-            }
-        return LifetimeCounts(int(received), in_queue, int(dead), rejections)
+        received = self._count(
+            "SELECT greatest(coalesce((SELECT max(id) FROM webhook_queue), 0), "
+            "coalesce((SELECT max(id) FROM webhook_archive), 0))"
+        )
+        in_queue = {
+            str(status): int(count)
+            for status, count in self._rows(
+                "SELECT status, count(*) FROM webhook_queue "
+                "WHERE status IN ('pending', 'processing', 'dead') GROUP BY status"
+            )
+        }
+        dead = self._count("SELECT count(*) FROM webhook_dead_letter WHERE reason != 'invalid'")
+        rejections = {
+            str(reason): int(count)
+            for reason, count in self._rows(
+                "SELECT reason, sum(count) FROM webhook_rejections GROUP BY reason"
+            )
+        }
+        return LifetimeCounts(received, in_queue, dead, rejections)
 
     def hourly_activity(self, since: datetime, until: datetime) -> list[HourActivity]:
         with self._read() as conn:
@@ -899,8 +684,8 @@ class PostgresStore:
             )
         by_hour = {hour: (count, avg, top) for hour, count, avg, top in done}
 
-        def seconds(value) -> float | None:
-            return None if value is None else float(value)
+        def seconds(value: object) -> float | None:
+            return None if value is None else float(str(value))
 
         return [
             HourActivity(
@@ -920,13 +705,11 @@ class PostgresStore:
         if not ids:
             return []
         sql = (
-            f"SELECT {_QUEUE_COLUMNS} FROM webhook_queue WHERE id > "
-            "(SELECT coalesce(max(id), 0) FROM webhook_queue) - %s "
-            "AND resource_id = ANY(%s) ORDER BY id DESC LIMIT %s"
+            f"SELECT {QUEUE.sql} FROM webhook_queue WHERE id > "
+            "(SELECT coalesce(max(id), 0) FROM webhook_queue) - ? "
+            "AND resource_id = ANY(?) ORDER BY id DESC LIMIT ?"
         )
-        with self._read() as conn:
-            rows = conn.execute(sql, (newest, ids, limit)).fetchall()
-        return [_queue_event(row) for row in rows]
+        return [self.records.queue_event(row) for row in self._rows(sql, newest, ids, limit)]
 
 
 # -- schema ----------------------------------------------------------------------------------
@@ -934,7 +717,7 @@ _MIGRATION_LOCK_KEY = "hashtextextended('mpcheckout:migrate:' || current_schema(
 
 
 def _version(conn: psycopg.Connection) -> int:
-    if conn.execute("SELECT to_regclass('meta')").fetchone()[0] is None:
+    if _one(conn.execute("SELECT to_regclass('meta')"))[0] is None:
         return 0
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     return int(row[0]) if row else 0
@@ -1008,28 +791,11 @@ def _unlock_and_return(name: str, conn: psycopg.Connection, pool: ConnectionPool
     released = False
     with contextlib.suppress(psycopg.Error):
         unlock = _RUN_LOCK_SQL.format(op="pg_advisory_unlock")
-        released = bool(conn.execute(unlock, (name,)).fetchone()[0])
+        released = bool(_one(conn.execute(unlock, (name,)))[0])
     if not released:
         conn.close()  # never hand a session that may still hold the lock back to the pool
     if pool is not None:
         pool.putconn(conn)
-
-
-def _key_hash(payload: str) -> str:
-    return "invalid:" + hashlib.sha256(payload.encode("utf-8", "backslashreplace")).hexdigest()
-
-
-def _filters(*candidates: tuple[str, Any]) -> tuple[str, list[Any]]:
-    """`WHERE` from (clause, value) pairs whose value is given; a clause without `%s` needs
-    only a true value."""
-    clauses, params = [], []
-    for clause, value in candidates:
-        if value is None or value == "":
-            continue
-        clauses.append(clause)
-        if "%s" in clause:
-            params.append(value)
-    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
 
 # -- processing ------------------------------------------------------------------------------
@@ -1057,90 +823,131 @@ _CLAIM_SQL = f"""
 """
 
 
-def _claim(
-    conn: psycopg.Connection, worker_id: str, limit: int, lease_seconds: float, now: datetime
-) -> list[ClaimedEvent]:
-    """Expired leases first, then due events, each read in (status, next_attempt_at) index
-    order; SKIP LOCKED passes over rows another worker is claiming or committing right now.
-    For a claimed row next_attempt_at holds the lease expiry, as on SQLite."""
-    params = {
-        "now": now,
-        "stamp": utc_iso(now),
-        "until": now + timedelta(seconds=lease_seconds),
-        "worker": worker_id,
-        "limit": limit,
-    }
-    rows = conn.execute(_CLAIM_SQL, params).fetchall()
-    return [ClaimedEvent(*row) for row in sorted(rows)]
+class _PostgresBatch:
+    """The batch statements (core.Batch) on a pipelined transaction: statements go out without
+    waiting, and the connection waits only where a result is read."""
 
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
 
-def _owned(conn: psycopg.Connection, worker_id: str, ids: list[int]) -> set[int]:
-    """The events still leased to this worker, locked until commit, in id order. It waits
-    rather than skips: a claim that scanned one of these rows as pending in an older snapshot
-    keeps a lock on it until it commits (PostgreSQL locks a row before rechecking it), and
-    skipping would refuse a lease that is still ours. Claims never wait, so this cannot
-    deadlock with them; a reclaimed row fails the recheck and is refused."""
-    if not ids:
-        return set()
-    rows = conn.execute(
-        "SELECT id FROM webhook_queue WHERE id = ANY(%b::bigint[]) AND status = 'processing' "
-        "AND locked_by = %s ORDER BY id FOR UPDATE",
-        (ids, worker_id),
-    ).fetchall()
-    return {row[0] for row in rows}
+    def owned(self, worker_id: str, ids: list[int]) -> set[int]:
+        """Locked until commit, in id order. It waits rather than skips: a claim that scanned
+        one of these rows as pending in an older snapshot keeps a lock on it until it commits
+        (PostgreSQL locks a row before rechecking it), and skipping would refuse a lease that
+        is still ours. Claims never wait, so this cannot deadlock with them; a reclaimed row
+        fails the recheck and is refused."""
+        if not ids:
+            return set()
+        rows = self.conn.execute(
+            "SELECT id FROM webhook_queue WHERE id = ANY(%b::bigint[]) AND status = 'processing' "
+            "AND locked_by = %s ORDER BY id FOR UPDATE",
+            (ids, worker_id),
+        ).fetchall()
+        return {row[0] for row in rows}
 
+    def lock_orders(self, order_ids: Iterable[str]) -> None:
+        _lock_all(self.conn, ORDER_LOCKS, order_ids)
 
-def _payments_by_source(outcomes: Sequence[EventOutcome]) -> dict[str, list[Payment]]:
-    grouped: dict[str, list[Payment]] = {}
-    for outcome in outcomes:
-        if outcome.kind == "completed" and outcome.payments:
-            grouped.setdefault(outcome.source, []).extend(outcome.payments)
-    return grouped
-
-
-def _write_outcomes(
-    conn: psycopg.Connection, outcomes: list[EventOutcome], worker_id: str, now: datetime
-) -> None:
-    done = [o for o in outcomes if o.kind == "completed"]
-    retries = [o for o in outcomes if o.kind == "retry"]
-    dead = [o for o in outcomes if o.kind == "dead"]
-    common = {"now": now, "stamp": utc_iso(now), "worker": worker_id}
-    if done:
-        conn.execute(
-            "UPDATE webhook_queue AS q SET status = 'completed', completed_at = %(now)s, "
-            "updated_at = %(now)s, locked_by = NULL, locked_until = NULL, note = u.note "
-            "FROM unnest(%(ids)b::bigint[], %(notes)b::text[]) AS u(id, note) WHERE q.id = u.id",
-            {**common, "ids": [o.event_id for o in done], "notes": [_text(o.note) for o in done]},
+    def read_state(
+        self, order_ids: set[str], payment_ids: set[str]
+    ) -> tuple[dict[str, Order], set[tuple[str, str]]]:
+        """Both reads are sent before either is awaited."""
+        orders = self.conn.execute(
+            f"SELECT {ORDERS.sql} FROM orders WHERE id = ANY(%b::text[])", (list(order_ids),)
         )
-    if retries:
-        conn.execute(
-            "UPDATE webhook_queue AS q SET status = 'pending', next_attempt_at = u.next, "
-            f"last_error = u.error, {_FAILED_SET} FROM unnest(%(ids)b::bigint[], "
-            "%(nexts)b::timestamptz[], %(errors)b::text[]) AS u(id, next, error) "
-            "WHERE q.id = u.id",
-            {
-                **common,
-                "ids": [o.event_id for o in retries],
-                "nexts": [o.next_attempt_at for o in retries],
-                "errors": [_text(o.error) for o in retries],
-            },
+        logged = self.conn.execute(
+            "SELECT payment_id, status FROM payment_logs WHERE payment_id = ANY(%b::text[])",
+            (list(payment_ids),),
         )
-    if dead:
-        conn.execute(
-            _DEAD_SQL,
-            {
-                **common,
-                "ids": [o.event_id for o in dead],
-                "errors": [_text(o.error) for o in dead],
-                "reasons": [o.dead_reason for o in dead],
-            },
-        )
+        by_id = {row[0]: _RECORDS.order(row) for row in orders.fetchall()}
+        return by_id, {(row[0], row[1]) for row in logged.fetchall()}
 
+    def write_applied(self, decided: BatchDecision, source: str, now: datetime) -> None:
+        """ON CONFLICT on the log is a backstop only: the order locks already serialise one
+        payment's states (a payment always maps to the same order), and make the orders'
+        upsert exact."""
+        logs = [payment_log_values(p, source, now, _ENCODER) for p in decided.logged]
+        if logs:
+            self.conn.execute(_INSERT_LOGS_SQL, _columns(logs))
+        orders = [order_values(order, _ENCODER) for order in decided.orders.values()]
+        if orders:
+            self.conn.execute(_UPSERT_ORDERS_SQL, _columns(orders))
+
+    def write_outcomes(self, outcomes: list[EventOutcome], worker_id: str, now: datetime) -> None:
+        done = [o for o in outcomes if o.kind == "completed"]
+        retries = [o for o in outcomes if o.kind == "retry"]
+        dead = [o for o in outcomes if o.kind == "dead"]
+        common = {"now": now, "stamp": utc_iso(now), "worker": worker_id}
+        if done:
+            notes = [_text(o.note) for o in done]
+            self.conn.execute(_COMPLETED_SQL, {**common, "ids": _ids(done), "notes": notes})
+        if retries:
+            nexts = [o.next_attempt_at for o in retries]
+            errors = [_text(o.error) for o in retries]
+            self.conn.execute(
+                _RETRY_SQL, {**common, "ids": _ids(retries), "nexts": nexts, "errors": errors}
+            )
+        if dead:
+            errors = [_text(o.error) for o in dead]
+            reasons = [o.dead_reason for o in dead]
+            self.conn.execute(
+                _DEAD_SQL, {**common, "ids": _ids(dead), "errors": errors, "reasons": reasons}
+            )
+
+    def claim(
+        self, worker_id: str, limit: int, lease_seconds: float, now: datetime
+    ) -> list[ClaimedEvent]:
+        """Expired leases first, then due events, each read in (status, next_attempt_at) index
+        order; SKIP LOCKED passes over rows another worker is claiming or committing right
+        now. For a claimed row next_attempt_at holds the lease expiry, as on SQLite."""
+        params = {
+            "now": now,
+            "stamp": utc_iso(now),
+            "until": now + timedelta(seconds=lease_seconds),
+            "worker": worker_id,
+            "limit": limit,
+        }
+        rows = self.conn.execute(_CLAIM_SQL, params).fetchall()
+        return [ClaimedEvent(*row) for row in sorted(rows)]
+
+
+def _ids(outcomes: list[EventOutcome]) -> list[int]:
+    return [outcome.event_id for outcome in outcomes]
+
+
+def _columns(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+_COMPLETED_SQL = (
+    "UPDATE webhook_queue AS q SET status = 'completed', completed_at = %(now)s, "
+    "updated_at = %(now)s, locked_by = NULL, locked_until = NULL, note = u.note "
+    "FROM unnest(%(ids)b::bigint[], %(notes)b::text[]) AS u(id, note) WHERE q.id = u.id"
+)
+_INSERT_LOGS_SQL = (
+    f"INSERT INTO payment_logs ({', '.join(PAYMENT_LOG_WRITE)}) "
+    "SELECT p, s, d, r, a, c, u, src, at, raw::jsonb FROM unnest(%b::text[], %b::text[], "
+    "%b::text[], %b::text[], %b::numeric[], %b::text[], %b::timestamptz[], %b::text[], "
+    "%b::timestamptz[], %b::text[]) AS l(p, s, d, r, a, c, u, src, at, raw) "
+    "ON CONFLICT (payment_id, status) DO NOTHING"
+)
+_UPSERT_ORDERS_SQL = (
+    f"INSERT INTO orders ({ORDERS.sql}) SELECT * FROM unnest(%b::text[], %b::text[], "
+    "%b::numeric[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], "
+    "%b::timestamptz[], %b::timestamptz[], %b::timestamptz[], %b::timestamptz[], "
+    "%b::text[]) ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in ORDERS.names[1:])
+)
 
 _FAILED_SET = (
     "updated_at = %(now)s, locked_by = NULL, locked_until = NULL, "
     "attempt_log = coalesce(q.attempt_log, '[]'::jsonb) || jsonb_build_array(jsonb_build_object("
     "'attempt', q.attempts, 'at', %(stamp)s::text, 'error', u.error, 'worker', %(worker)s::text))"
+)
+_RETRY_SQL = (
+    "UPDATE webhook_queue AS q SET status = 'pending', next_attempt_at = u.next, "
+    f"last_error = u.error, {_FAILED_SET} FROM unnest(%(ids)b::bigint[], "
+    "%(nexts)b::timestamptz[], %(errors)b::text[]) AS u(id, next, error) WHERE q.id = u.id"
 )
 _DEAD_SQL = f"""
     WITH dead AS (
@@ -1164,13 +971,10 @@ def _replay_one(
     dead_letter_id: int,
     now: datetime,
 ) -> ReplayResult:
-    if dead_letter_id not in letters:
-        return ReplayResult(dead_letter_id, "not_found")
-    queue_id, resolved_at = letters[dead_letter_id]
-    if resolved_at is not None:
-        return ReplayResult(dead_letter_id, "already_resolved", queue_id)
-    if queue_id is None:
-        return ReplayResult(dead_letter_id, "invalid_payload")
+    refused = replay_refusal(dead_letter_id, letters.get(dead_letter_id))
+    if refused is not None:
+        return refused
+    queue_id = letters[dead_letter_id][0]
     conn.execute(
         "UPDATE webhook_queue SET status = 'pending', attempts = 0, next_attempt_at = %(now)s, "
         "updated_at = %(now)s, locked_by = NULL, locked_until = NULL, completed_at = NULL, "
@@ -1185,172 +989,7 @@ def _replay_one(
     return ReplayResult(dead_letter_id, "replayed", queue_id)
 
 
-# -- applying payments -----------------------------------------------------------------------
-def _apply(
-    conn: psycopg.Connection,
-    payments: Sequence[Payment],
-    rules: PaymentRules,
-    source: str,
-    now: datetime,
-    counts: ApplyCounts,
-) -> None:
-    """As sqlite.py: two reads for the whole batch, decisions in memory (a later payment of the
-    batch sees what an earlier one did to its order), then batched writes. The caller holds
-    the orders' advisory locks. Both reads are sent before either is awaited (pipeline)."""
-    if not payments:
-        return
-    orders_read = conn.execute(
-        f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ANY(%b::text[])",
-        (list({rules.order_id_for(p) for p in payments}),),
-    )
-    logged_read = conn.execute(
-        "SELECT payment_id, status FROM payment_logs WHERE payment_id = ANY(%b::text[])",
-        (list({p.id for p in payments}),),
-    )
-    orders = {row[0]: _order(row) for row in orders_read.fetchall()}
-    logged = set(logged_read.fetchall())
-    logs, changed = [], {}
-    for payment in payments:
-        if (payment.id, payment.status) in logged:
-            counts.add("duplicate")
-            continue
-        order_id = rules.order_id_for(payment)
-        decision = rules.decide(orders.get(order_id), payment, now)
-        counts.add(decision.outcome.value)
-        if decision.logs_payment:
-            logged.add((payment.id, payment.status))
-            logs.append(_log_values(payment, source, now))
-        if decision.order is not None:
-            orders[order_id] = changed[order_id] = decision.order
-    _insert_logs(conn, logs)
-    _upsert_orders(conn, [_order_values(order) for order in changed.values()])
-
-
-def _log_values(payment: Payment, source: str, now: datetime) -> tuple:
-    return (
-        payment.id,
-        payment.status,
-        payment.status_detail,
-        payment.external_reference,
-        payment.amount,
-        payment.currency,
-        payment.date_last_updated,
-        source,
-        _json_text(payment.raw) if payment.raw else None,
-        now,
-    )
-
-
-def _columns(rows: list[tuple]) -> list[list[Any]]:
-    return [list(column) for column in zip(*rows, strict=True)]
-
-
-def _insert_logs(conn: psycopg.Connection, logs: list[tuple]) -> None:
-    """ON CONFLICT is a backstop only: the order lock already serialises one payment's states
-    (a payment always maps to the same order)."""
-    if logs:
-        conn.execute(
-            "INSERT INTO payment_logs (payment_id, status, status_detail, external_reference, "
-            "amount, currency, date_last_updated, source, raw, recorded_at) "
-            "SELECT p, s, d, r, a, c, u, src, raw::jsonb, at FROM unnest(%b::text[], "
-            "%b::text[], %b::text[], %b::text[], %b::numeric[], %b::text[], %b::timestamptz[], "
-            "%b::text[], %b::text[], %b::timestamptz[]) AS l(p, s, d, r, a, c, u, src, raw, at) "
-            "ON CONFLICT (payment_id, status) DO NOTHING",
-            _columns(logs),
-        )
-
-
-def _order_values(order: Order) -> tuple:
-    return (
-        order.id,
-        order.status,
-        order.amount,
-        order.currency,
-        order.title,
-        order.preference_id,
-        order.payment_id,
-        order.payment_status,
-        order.payment_updated_at,
-        order.created_at,
-        order.updated_at,
-        order.paid_at,
-        order.source,
-    )
-
-
-def _upsert_orders(conn: psycopg.Connection, rows: list[tuple]) -> None:
-    """New and changed orders in one statement (the order locks make `created` exact)."""
-    if rows:
-        conn.execute(
-            f"INSERT INTO orders ({_ORDER_COLUMNS}) SELECT * FROM unnest(%b::text[], %b::text[], "
-            "%b::numeric[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], "
-            "%b::timestamptz[], %b::timestamptz[], %b::timestamptz[], %b::timestamptz[], "
-            "%b::text[]) ON CONFLICT (id) DO UPDATE SET status = excluded.status, "
-            "amount = excluded.amount, currency = excluded.currency, title = excluded.title, "
-            "preference_id = excluded.preference_id, payment_id = excluded.payment_id, "
-            "payment_status = excluded.payment_status, "
-            "payment_updated_at = excluded.payment_updated_at, "
-            "created_at = excluded.created_at, updated_at = excluded.updated_at, "
-            "paid_at = excluded.paid_at, source = excluded.source",
-            _columns(rows),
-        )
-
-
-# -- status ----------------------------------------------------------------------------------
-_SNAPSHOT_FIGURES = (
-    "pending_due",
-    "pending_later",
-    "processing",
-    "processing_expired",
-    "completed_since",
-    "dead_unresolved",
-    "dead_since",
-    "retried_since",
-    "oldest_pending_at",
-    "next_retry_at",
-    "last_received_at",
-)
-_SNAPSHOT_SQL = """
-    SELECT
-        (SELECT count(*) FROM webhook_queue
-            WHERE status = 'pending' AND next_attempt_at <= %(now)s),
-        (SELECT count(*) FROM webhook_queue
-            WHERE status = 'pending' AND next_attempt_at > %(now)s),
-        (SELECT count(*) FROM webhook_queue WHERE status = 'processing'),
-        (SELECT count(*) FROM webhook_queue
-            WHERE status = 'processing' AND next_attempt_at <= %(now)s),
-        (SELECT count(*) FROM webhook_queue WHERE completed_at >= %(since)s),
-        (SELECT count(*) FROM webhook_dead_letter WHERE resolved_at IS NULL),
-        (SELECT count(*) FROM webhook_dead_letter WHERE dead_at >= %(since)s
-            AND resolved_at IS NULL AND reason <> 'invalid'),
-        (SELECT count(*) FROM webhook_queue WHERE status = 'pending' AND attempts > 0),
-        (SELECT min(received_at) FROM webhook_queue WHERE status = 'pending'),
-        (SELECT min(next_attempt_at) FROM webhook_queue
-            WHERE status = 'pending' AND next_attempt_at > %(now)s),
-        (SELECT received_at FROM webhook_queue ORDER BY id DESC LIMIT 1)
-"""
-
-
 # -- copy ------------------------------------------------------------------------------------
-def _known_table(table: str) -> str:
-    if table not in TABLES:
-        raise ValidationError("error.unknown_table", table=table)
-    return table
-
-
-def _neutral(value: Any) -> Any:
-    """What SQLite stores: ISO `Z` text times, decimal strings, JSON text, 0/1 flags."""
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, datetime):
-        return utc_iso(value)
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    return value
-
-
 def _json_source(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str)
 
@@ -1361,101 +1000,4 @@ def _advance_sequence(conn: psycopg.Connection, table: str, top: int) -> None:
         "SELECT setval(seq, %(top)s) FROM (SELECT pg_get_serial_sequence(%(table)s, 'id')"
         "::regclass AS seq) AS s WHERE %(top)s > coalesce(pg_sequence_last_value(seq), 0)",
         {"table": table, "top": top},
-    )
-
-
-# -- rows -> records -------------------------------------------------------------------------
-def _queue_event(row: tuple) -> QueueEvent:
-    return QueueEvent(
-        id=row[0],
-        dedupe_key=row[1],
-        topic=row[2],
-        action=row[3],
-        resource_id=row[4],
-        live_mode=row[5],
-        payload=row[6],
-        headers=row[7] or {},
-        received_via=row[8],
-        status=row[9],
-        attempts=row[10],
-        next_attempt_at=row[11],
-        locked_by=row[12],
-        locked_until=row[13],
-        last_error=row[14],
-        errors=row[15] or [],
-        note=row[16],
-        received_at=row[17],
-        updated_at=row[18],
-        completed_at=row[19],
-    )
-
-
-def _dead_letter(row: tuple) -> DeadLetter:
-    return DeadLetter(
-        id=row[0],
-        queue_id=row[1],
-        dedupe_key=row[2],
-        topic=row[3],
-        payload=row[4],
-        headers=row[5] or {},
-        reason=row[6],
-        last_error=row[7],
-        errors=row[8] or [],
-        attempts=row[9],
-        received_via=row[10],
-        dead_at=row[11],
-        resolved_at=row[12],
-        resolution=row[13],
-        note=row[14],
-    )
-
-
-def _order(row: tuple) -> Order:
-    return Order(
-        id=row[0],
-        status=row[1],
-        amount=row[2],
-        currency=row[3],
-        title=row[4],
-        preference_id=row[5],
-        payment_id=row[6],
-        payment_status=row[7],
-        payment_updated_at=row[8],
-        created_at=row[9],
-        updated_at=row[10],
-        paid_at=row[11],
-        source=row[12],
-    )
-
-
-def _payment_log(row: tuple) -> PaymentLog:
-    return PaymentLog(
-        id=row[0],
-        payment_id=row[1],
-        status=row[2],
-        status_detail=row[3],
-        external_reference=row[4],
-        amount=row[5],
-        currency=row[6],
-        date_last_updated=row[7],
-        source=row[8],
-        recorded_at=row[9],
-        raw=row[10] or {},
-    )
-
-
-def _reconcile_run(row: tuple) -> ReconcileRun:
-    return ReconcileRun(
-        id=row[0],
-        started_at=row[1],
-        finished_at=row[2],
-        status=row[3],
-        leases_recovered=row[4],
-        retried=row[5],
-        swept=row[6],
-        drift_fixed=row[7],
-        archived=row[8],
-        dead_lettered=row[9],
-        errors=row[10],
-        details=row[11] or {},
     )

@@ -2,69 +2,61 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ..clock import parse_iso, utc_iso
 from ..errors import StorageBusyError, StorageError, ValidationError
-from ..models import (
-    ClaimedEvent,
-    DeadLetter,
-    InvalidInput,
-    Notification,
-    Order,
-    Payment,
-    PaymentLog,
-    QueueEvent,
-    ReconcileRun,
-)
+from ..models import ClaimedEvent, InvalidInput, Notification, Order, QueueEvent
 from ..notifications import COALESCE_KEY_PREFIX
+from ..payments import BatchDecision
 from .base import (
     HOURLY_LATENCY_SAMPLE,
     TABLES,
-    ApplyCounts,
-    CommitResult,
-    DeadLetterFilter,
     EnqueueCounts,
-    EventFilter,
+    EventOrigins,
     EventOutcome,
     HourActivity,
     LifetimeCounts,
-    OrderFilter,
-    PaymentRules,
-    QueueSnapshot,
     RateLimitDecision,
     ReplayResult,
+    StoreDiagnosis,
     StoreInfo,
+    count_origins,
     first_of_each,
 )
+from .core import (
+    Batch,
+    StoreCore,
+    checked_version,
+    invalid_key,
+    known_table,
+    lock_free,
+    neutral,
+    rate_decision,
+    replay_refusal,
+)
 from .migrate import latest_version, migrations, split_statements
+from .rows import (
+    ORDERS,
+    PAYMENT_LOG_WRITE,
+    QUEUE,
+    TEXT_DECODER,
+    TEXT_ENCODER,
+    Readers,
+    Row,
+    order_values,
+    payment_log_values,
+)
 
 DIALECT = "sqlite"
-LATENCY_SAMPLE_LIMIT = 10_000
-
-_QUEUE_COLUMNS = (
-    "id, dedupe_key, topic, action, resource_id, live_mode, payload, headers, received_via, "
-    "status, attempts, next_attempt_at, locked_by, locked_until, last_error, attempt_log, note, "
-    "received_at, updated_at, completed_at"
-)
-_DEAD_COLUMNS = (
-    "id, queue_id, dedupe_key, topic, payload, headers, reason, last_error, attempt_log, "
-    "attempts, received_via, dead_at, resolved_at, resolution, note"
-)
-_ORDER_COLUMNS = (
-    "id, status, amount, currency, title, preference_id, payment_id, payment_status, "
-    "payment_updated_at, created_at, updated_at, paid_at, source"
-)
-_ATTEMPT_ENTRY = "json_object('attempt', attempts, 'at', :now, 'error', :error, 'worker', :worker)"
+_RECORDS = Readers(TEXT_DECODER)
 
 
 def open_sqlite(path: Path, busy_timeout_ms: int = 5000, migrate: bool = True) -> SqliteStore:
@@ -106,20 +98,14 @@ def translate(exc: sqlite3.Error, path: Path) -> StorageError:
     return StorageError("error.storage", reason=str(exc))
 
 
-def _ts(moment: datetime | None) -> str | None:
-    return None if moment is None else utc_iso(moment)
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def _key_hash(payload: str) -> str:
-    return "invalid:" + hashlib.sha256(payload.encode("utf-8", "backslashreplace")).hexdigest()
-
-
-class SqliteStore:
+class SqliteStore(StoreCore):
     backend = DIALECT
+    records = _RECORDS
+    encode = TEXT_ENCODER
+    latency_sql = (
+        "SELECT (julianday(completed_at) - julianday(received_at)) * 86400.0 "
+        "FROM webhook_queue WHERE completed_at >= ? ORDER BY completed_at DESC LIMIT ?"
+    )
 
     def __init__(self, path: Path, busy_timeout_ms: int) -> None:
         self.path = path
@@ -227,12 +213,8 @@ class SqliteStore:
 
     def check_schema(self, migrate: bool) -> int:
         """Refuse a database newer than this code; apply pending migrations when asked."""
-        current, latest = self.schema_version(), latest_version(DIALECT)
-        if current > latest:
-            raise StorageError("error.schema_too_new", found=current, supported=latest)
-        if current < latest and migrate:
-            return self.upgrade()
-        return current
+        latest = latest_version(DIALECT)
+        return checked_version(self.schema_version(), latest, migrate, self.upgrade)
 
     def upgrade(self) -> int:
         """Apply every pending migration, each with its version record in one transaction."""
@@ -298,7 +280,7 @@ class SqliteStore:
         stored = 0
         with self._write() as conn:
             for item in inputs:
-                key = _key_hash(item.payload)
+                key = invalid_key(item.payload)
                 cursor = conn.execute(
                     "INSERT INTO webhook_dead_letter (dedupe_key, payload, headers, reason, "
                     "last_error, attempt_log, received_via, dead_at) "
@@ -320,192 +302,31 @@ class SqliteStore:
                 stored += cursor.rowcount
         return stored
 
-    # -- events ------------------------------------------------------------------------------
-    def list_events(self, filters: EventFilter) -> list[QueueEvent]:
-        where, params = _where(
-            {
-                "status = ?": filters.status,
-                "topic = ?": filters.topic,
-                "received_at >= ?": _ts(filters.since),
-            }
-        )
-        sql = f"SELECT {_QUEUE_COLUMNS} FROM webhook_queue {where} ORDER BY id DESC LIMIT ?"
+    # -- primitives for StoreCore ------------------------------------------------------------
+    def _rows(self, sql: str, *params: Any) -> list[Row]:
         with self._read() as conn:
-            rows = conn.execute(sql, [*params, filters.limit]).fetchall()
-        return [_queue_event(row) for row in rows]
+            return conn.execute(sql, params).fetchall()
 
-    def get_event(self, event_id: int) -> QueueEvent | None:
-        with self._read() as conn:
-            row = conn.execute(
-                f"SELECT {_QUEUE_COLUMNS} FROM webhook_queue WHERE id = ?", (event_id,)
-            ).fetchone()
-        return _queue_event(row) if row else None
-
-    # -- processing --------------------------------------------------------------------------
-    def claim_due_events(
-        self, worker_id: str, limit: int, lease_seconds: float, now: datetime
-    ) -> list[ClaimedEvent]:
+    def _change(self, sql: str, *params: Any) -> list[Row]:
         with self._write() as conn:
-            return _claim(conn, worker_id, limit, lease_seconds, now)
+            return conn.execute(sql, params).fetchall()
 
-    def commit_outcomes(
-        self,
-        worker_id: str,
-        outcomes: Sequence[EventOutcome],
-        rules: PaymentRules,
-        now: datetime,
-        *,
-        claim_limit: int = 0,
-        lease_seconds: float = 0.0,
-    ) -> CommitResult:
-        result = CommitResult()
-        if not outcomes and not claim_limit:
-            return result
-        stamp = utc_iso(now)
+    @contextlib.contextmanager
+    def _batch(self, *, redoable: bool = False) -> Iterator[Batch]:
+        # WAL with synchronous=NORMAL already gives every commit the durability PostgreSQL's
+        # store asks for with `redoable`.
         with self._write() as conn:
-            owned = self._owned(conn, worker_id, [outcome.event_id for outcome in outcomes])
-            mine = [outcome for outcome in outcomes if outcome.event_id in owned]
-            result.committed = [outcome.event_id for outcome in mine]
-            result.lease_lost = [o.event_id for o in outcomes if o.event_id not in owned]
-            for source, payments in _payments_by_source(mine).items():
-                self._apply(conn, payments, rules, source, now, result.applied)
-            self._write_completed(conn, [o for o in mine if o.kind == "completed"], stamp)
-            self._write_retries(conn, [o for o in mine if o.kind == "retry"], worker_id, stamp)
-            self._write_dead(conn, [o for o in mine if o.kind == "dead"], worker_id, stamp)
-            if claim_limit:
-                result.claimed = _claim(conn, worker_id, claim_limit, lease_seconds, now)
-        return result
+            yield _SqliteBatch(conn)
 
-    @staticmethod
-    def _owned(conn: sqlite3.Connection, worker_id: str, ids: list[int]) -> set[int]:
-        if not ids:
-            return set()
-        marks = ",".join("?" * len(ids))
-        rows = conn.execute(
-            f"SELECT id FROM webhook_queue WHERE id IN ({marks}) "
-            "AND status = 'processing' AND locked_by = ?",
-            [*ids, worker_id],
-        ).fetchall()
-        return {row[0] for row in rows}
-
-    @staticmethod
-    def _write_completed(conn: sqlite3.Connection, done: list[EventOutcome], stamp: str) -> None:
-        conn.executemany(
-            "UPDATE webhook_queue SET status = 'completed', completed_at = ?, updated_at = ?, "
-            "locked_by = NULL, locked_until = NULL, note = ? WHERE id = ?",
-            [(stamp, stamp, outcome.note, outcome.event_id) for outcome in done],
-        )
-
-    @staticmethod
-    def _write_retries(
-        conn: sqlite3.Connection, retries: list[EventOutcome], worker_id: str, stamp: str
-    ) -> None:
-        conn.executemany(
-            "UPDATE webhook_queue SET status = 'pending', next_attempt_at = :next, "
-            "last_error = :error, updated_at = :now, locked_by = NULL, locked_until = NULL, "
-            f"attempt_log = json_insert(coalesce(attempt_log, '[]'), '$[#]', {_ATTEMPT_ENTRY}) "
-            "WHERE id = :id",
-            [
-                {
-                    "next": utc_iso(outcome.next_attempt_at),
-                    "error": outcome.error,
-                    "now": stamp,
-                    "worker": worker_id,
-                    "id": outcome.event_id,
-                }
-                for outcome in retries
-            ],
-        )
-
-    @staticmethod
-    def _write_dead(
-        conn: sqlite3.Connection, dead: list[EventOutcome], worker_id: str, stamp: str
-    ) -> None:
-        params = [
-            {
-                "error": outcome.error,
-                "now": stamp,
-                "worker": worker_id,
-                "id": outcome.event_id,
-                "reason": outcome.dead_reason,
-            }
-            for outcome in dead
-        ]
-        conn.executemany(
-            "UPDATE webhook_queue SET status = 'dead', last_error = :error, updated_at = :now, "
-            "locked_by = NULL, locked_until = NULL, "
-            f"attempt_log = json_insert(coalesce(attempt_log, '[]'), '$[#]', {_ATTEMPT_ENTRY}) "
-            "WHERE id = :id",
-            params,
-        )
-        conn.executemany(
-            "INSERT INTO webhook_dead_letter (queue_id, dedupe_key, topic, payload, headers, "
-            "reason, last_error, attempt_log, attempts, received_via, dead_at) "
-            "SELECT id, dedupe_key, topic, payload, headers, :reason, last_error, attempt_log, "
-            "attempts, received_via, :now FROM webhook_queue WHERE id = :id",
-            params,
-        )
-
-    def apply_payments(
-        self, payments: Sequence[Payment], rules: PaymentRules, source: str, now: datetime
-    ) -> ApplyCounts:
-        counts = ApplyCounts()
-        with self._write() as conn:
-            self._apply(conn, payments, rules, source, now, counts)
-        return counts
-
-    def _apply(
-        self,
-        conn: sqlite3.Connection,
-        payments: Sequence[Payment],
-        rules: PaymentRules,
-        source: str,
-        now: datetime,
-        counts: ApplyCounts,
-    ) -> None:
-        """Two reads for the whole batch, decisions in memory (a later payment of the batch
-        sees what an earlier one did to its order), then three batched writes."""
-        if not payments:
-            return
-        orders = _orders_by_id(conn, {rules.order_id_for(p) for p in payments})
-        logged = _logged_states(conn, {p.id for p in payments})
-        stamp = utc_iso(now)
-        logs, changed, created = [], {}, set()
-        for payment in payments:
-            if (payment.id, payment.status) in logged:
-                counts.add("duplicate")
-                continue
-            order_id = rules.order_id_for(payment)
-            decision = rules.decide(orders.get(order_id), payment, now)
-            counts.add(decision.outcome.value)
-            if decision.logs_payment:
-                logged.add((payment.id, payment.status))
-                logs.append(_log_row(payment, source, stamp))
-            if decision.order is not None:
-                orders[order_id] = changed[order_id] = decision.order
-                if decision.order_is_new:
-                    created.add(order_id)
-        _write_applied(conn, logs, changed, created)
-
-    def preview_payments(
-        self, payments: Sequence[Payment], rules: PaymentRules, now: datetime
-    ) -> ApplyCounts:
-        counts = ApplyCounts()
+    @contextlib.contextmanager
+    def _preview_batch(self) -> Iterator[Batch]:
         with self._write() as conn:
             conn.execute("SAVEPOINT preview")
-            self._apply(conn, payments, rules, "reconcile", now, counts)
+            yield _SqliteBatch(conn)
             conn.execute("ROLLBACK TO preview")
             conn.execute("RELEASE preview")
-        return counts
 
-    def count_due_events(self, now: datetime) -> int:
-        with self._read() as conn:
-            return conn.execute(
-                "SELECT count(*) FROM webhook_queue WHERE status IN ('pending', 'processing') "
-                "AND next_attempt_at <= ?",
-                (utc_iso(now),),
-            ).fetchone()[0]
-
+    # -- processing --------------------------------------------------------------------------
     def recover_expired_leases(self, now: datetime) -> int:
         stamp = utc_iso(now)
         with self._write() as conn:
@@ -520,60 +341,10 @@ class SqliteStore:
             return cursor.rowcount
 
     # -- dead letters ------------------------------------------------------------------------
-    def list_dead_letters(self, filters: DeadLetterFilter) -> list[DeadLetter]:
-        where, params = _where(
-            {
-                "reason = ?": filters.reason,
-                "topic = ?": filters.topic,
-                "dead_at >= ?": _ts(filters.since),
-            },
-            "resolved_at IS NULL" if filters.unresolved_only else None,
-        )
-        limit = "" if filters.limit is None else f"LIMIT {int(filters.limit)}"
-        sql = f"SELECT {_DEAD_COLUMNS} FROM webhook_dead_letter {where} ORDER BY id DESC {limit}"
-        with self._read() as conn:
-            return [_dead_letter(row) for row in conn.execute(sql, params).fetchall()]
-
-    def get_dead_letter(self, dead_letter_id: int) -> DeadLetter | None:
-        with self._read() as conn:
-            row = conn.execute(
-                f"SELECT {_DEAD_COLUMNS} FROM webhook_dead_letter WHERE id = ?", (dead_letter_id,)
-            ).fetchone()
-        return _dead_letter(row) if row else None
-
     def replay_dead_letters(self, ids: Sequence[int], now: datetime) -> list[ReplayResult]:
         stamp = utc_iso(now)
-        results = []
         with self._write() as conn:
-            for dead_letter_id in ids:
-                results.append(self._replay_one(conn, dead_letter_id, stamp))
-        return results
-
-    @staticmethod
-    def _replay_one(conn: sqlite3.Connection, dead_letter_id: int, stamp: str) -> ReplayResult:
-        row = conn.execute(
-            "SELECT queue_id, resolved_at FROM webhook_dead_letter WHERE id = ?",
-            (dead_letter_id,),
-        ).fetchone()
-        if row is None:
-            return ReplayResult(dead_letter_id, "not_found")
-        queue_id, resolved_at = row
-        if resolved_at is not None:
-            return ReplayResult(dead_letter_id, "already_resolved", queue_id)
-        if queue_id is None:
-            return ReplayResult(dead_letter_id, "invalid_payload")
-        conn.execute(
-            "UPDATE webhook_queue SET status = 'pending', attempts = 0, next_attempt_at = ?, "
-            "updated_at = ?, locked_by = NULL, locked_until = NULL, completed_at = NULL, "
-            "received_via = 'replay' "
-            "WHERE id = ? AND status = 'dead'",
-            (stamp, stamp, queue_id),
-        )
-        conn.execute(
-            "UPDATE webhook_dead_letter SET resolved_at = ?, resolution = 'replayed' WHERE id = ?",
-            (stamp, dead_letter_id),
-        )
-        return ReplayResult(dead_letter_id, "replayed", queue_id)
+            return [_replay_one(conn, dead_letter_id, stamp) for dead_letter_id in ids]
 
     def replay_invalid(
         self, dead_letter_id: int, notification: Notification, now: datetime
@@ -583,110 +354,45 @@ class SqliteStore:
             row = conn.execute(
                 "SELECT resolved_at FROM webhook_dead_letter WHERE id = ?", (dead_letter_id,)
             ).fetchone()
-            if row is None:
-                return ReplayResult(dead_letter_id, "not_found")
-            if row[0] is not None:
-                return ReplayResult(dead_letter_id, "already_resolved")
-            cursor = conn.execute(
-                "INSERT INTO webhook_queue (dedupe_key, topic, action, resource_id, live_mode, "
-                "payload, headers, received_via, next_attempt_at, received_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'replay', ?, ?, ?) "
-                "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-                (
-                    notification.dedupe_key,
-                    notification.topic,
-                    notification.action,
-                    notification.resource_id,
-                    None if notification.live_mode is None else int(notification.live_mode),
-                    notification.payload,
-                    json.dumps(notification.headers) if notification.headers else None,
-                    stamp,
-                    stamp,
-                    stamp,
-                ),
-            )
-            inserted = cursor.fetchone()
+            if row is None or row[0] is not None:
+                return ReplayResult(dead_letter_id, "already_resolved" if row else "not_found")
+            inserted = conn.execute(
+                f"{_ENQUEUE_SQL} RETURNING id",
+                _queue_row(notification, "replay", stamp),
+            ).fetchone()
+            queue_id = inserted[0] if inserted else None
             conn.execute(
                 "UPDATE webhook_dead_letter SET resolved_at = ?, resolution = 'replayed', "
                 "queue_id = ? WHERE id = ?",
-                (stamp, inserted[0] if inserted else None, dead_letter_id),
+                (stamp, queue_id, dead_letter_id),
             )
-        return ReplayResult(dead_letter_id, "replayed", inserted[0] if inserted else None)
-
-    def discard_dead_letter(self, dead_letter_id: int, note: str, now: datetime) -> bool:
-        with self._write() as conn:
-            cursor = conn.execute(
-                "UPDATE webhook_dead_letter SET resolved_at = ?, resolution = 'discarded', "
-                "note = ? WHERE id = ? AND resolved_at IS NULL",
-                (utc_iso(now), note, dead_letter_id),
-            )
-            return cursor.rowcount == 1
+        return ReplayResult(dead_letter_id, "replayed", queue_id)
 
     # -- orders ------------------------------------------------------------------------------
     def create_order(self, order: Order) -> None:
         try:
             with self._write() as conn:
-                _insert_orders(conn, [_order_row(order)])
+                _insert_orders(conn, [order_values(order, TEXT_ENCODER)])
         except StorageError as exc:
             if "unique" in str(exc.params.get("reason", "")).lower():
                 raise ValidationError("error.order_exists", order_id=order.id) from None
             raise
 
     def set_order_preference(self, order_id: str, preference_id: str, now: datetime) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE orders SET preference_id = ?, updated_at = ? WHERE id = ?",
-                (preference_id, utc_iso(now), order_id),
-            )
-
-    def get_order(self, order_id: str) -> Order | None:
-        with self._read() as conn:
-            row = conn.execute(
-                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ?", (order_id,)
-            ).fetchone()
-        return _order(row) if row else None
-
-    def list_orders(self, filters: OrderFilter) -> list[Order]:
-        where, params = _where(
-            {"status = ?": filters.status, "created_at >= ?": _ts(filters.since)}
+        self._change(
+            "UPDATE orders SET preference_id = ?, updated_at = ? WHERE id = ?",
+            preference_id,
+            utc_iso(now),
+            order_id,
         )
-        sql = f"SELECT {_ORDER_COLUMNS} FROM orders {where} ORDER BY created_at DESC, id LIMIT ?"
-        with self._read() as conn:
-            return [_order(row) for row in conn.execute(sql, [*params, filters.limit]).fetchall()]
-
-    def payment_logs_for_order(self, order_id: str) -> list[PaymentLog]:
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT id, payment_id, status, status_detail, external_reference, amount, "
-                "currency, date_last_updated, source, recorded_at, raw FROM payment_logs "
-                "WHERE external_reference = ? OR payment_id IN "
-                "(SELECT payment_id FROM orders WHERE id = ?) ORDER BY id",
-                (order_id, order_id),
-            ).fetchall()
-        return [_payment_log(row) for row in rows]
-
-    def order_counts(self) -> dict[str, int]:
-        with self._read() as conn:
-            return dict(conn.execute("SELECT status, count(*) FROM orders GROUP BY status"))
-
-    def stale_pending_orders(self, created_before: datetime, limit: int) -> list[Order]:
-        with self._read() as conn:
-            rows = conn.execute(
-                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE status = 'pending' "
-                "AND payment_id IS NULL AND created_at < ? ORDER BY created_at LIMIT ?",
-                (utc_iso(created_before), limit),
-            ).fetchall()
-        return [_order(row) for row in rows]
 
     # -- reconcile ---------------------------------------------------------------------------
     def try_lock(self, name: str, holder: str, now: datetime, stale_after: float) -> bool:
         key = f"lock:{name}"
         with self._write() as conn:
             row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-            if row:
-                since = parse_iso(json.loads(row[0])["since"])
-                if since and (now - since).total_seconds() < stale_after:
-                    return False
+            if row and not _lock_free(json.loads(row[0]), now, stale_after):
+                return False
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value, updated_at) VALUES (?, ?, ?)",
                 (key, json.dumps({"holder": holder, "since": utc_iso(now)}), utc_iso(now)),
@@ -694,23 +400,11 @@ class SqliteStore:
         return True
 
     def release_lock(self, name: str, holder: str) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "DELETE FROM meta WHERE key = ? AND json_extract(value, '$.holder') = ?",
-                (f"lock:{name}", holder),
-            )
-
-    def get_meta(self, key: str) -> str | None:
-        with self._read() as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
-    def set_meta(self, key: str, value: str, now: datetime) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO meta (key, value, updated_at) VALUES (?, ?, ?)",
-                (key, value, utc_iso(now)),
-            )
+        self._change(
+            "DELETE FROM meta WHERE key = ? AND json_extract(value, '$.holder') = ?",
+            f"lock:{name}",
+            holder,
+        )
 
     def archive_completed(self, completed_before: datetime, limit: int, now: datetime) -> int:
         with self._write() as conn:
@@ -726,129 +420,14 @@ class SqliteStore:
                 return 0
             marks = ",".join("?" * len(ids))
             conn.execute(
-                f"INSERT INTO webhook_archive ({_QUEUE_COLUMNS}, archived_at) "
-                f"SELECT {_QUEUE_COLUMNS}, ? FROM webhook_queue WHERE id IN ({marks})",
+                f"INSERT INTO webhook_archive ({QUEUE.sql}, archived_at) "
+                f"SELECT {QUEUE.sql}, ? FROM webhook_queue WHERE id IN ({marks})",
                 [utc_iso(now), *ids],
             )
             conn.execute(f"DELETE FROM webhook_queue WHERE id IN ({marks})", ids)
         return len(ids)
 
-    def count_archivable(self, completed_before: datetime) -> int:
-        with self._read() as conn:
-            return conn.execute(
-                "SELECT count(*) FROM webhook_queue WHERE completed_at < ? "
-                "AND status = 'completed'",
-                (utc_iso(completed_before),),
-            ).fetchone()[0]
-
-    def record_reconcile_run(self, run: ReconcileRun) -> int:
-        with self._write() as conn:
-            cursor = conn.execute(
-                "INSERT INTO webhook_reconciliation_logs (started_at, finished_at, status, "
-                "leases_recovered, retried, swept, drift_fixed, archived, dead_lettered, errors, "
-                "details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    utc_iso(run.started_at),
-                    _ts(run.finished_at),
-                    run.status,
-                    run.leases_recovered,
-                    run.retried,
-                    run.swept,
-                    run.drift_fixed,
-                    run.archived,
-                    run.dead_lettered,
-                    run.errors,
-                    json.dumps(run.details, default=str),
-                ),
-            )
-            return int(cursor.lastrowid)
-
-    def list_reconcile_runs(self, limit: int) -> list[ReconcileRun]:
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT id, started_at, finished_at, status, leases_recovered, retried, swept, "
-                "drift_fixed, archived, dead_lettered, errors, details "
-                "FROM webhook_reconciliation_logs ORDER BY started_at DESC, id DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
-        return [_reconcile_run(row) for row in rows]
-
-    # -- status ------------------------------------------------------------------------------
-    def queue_snapshot(
-        self, now: datetime, since: datetime, latency_since: datetime
-    ) -> QueueSnapshot:
-        stamp, since_stamp = utc_iso(now), utc_iso(since)
-
-        def scalar(conn: sqlite3.Connection, sql: str, *params: Any) -> Any:
-            row = conn.execute(sql, params).fetchone()
-            return row[0] if row else None
-
-        q = "SELECT count(*) FROM webhook_queue WHERE "
-        with self._read() as conn:
-            latency = [
-                row[0]
-                for row in conn.execute(
-                    "SELECT (julianday(completed_at) - julianday(received_at)) * 86400.0 "
-                    "FROM webhook_queue WHERE completed_at >= ? ORDER BY completed_at DESC "
-                    "LIMIT ?",
-                    (utc_iso(latency_since), LATENCY_SAMPLE_LIMIT),
-                )
-            ]
-            rejections = dict(
-                conn.execute(
-                    "SELECT reason, sum(count) FROM webhook_rejections WHERE hour >= ? "
-                    "GROUP BY reason",
-                    (since_stamp[:13],),
-                )
-            )
-            return QueueSnapshot(
-                pending_due=scalar(conn, q + "status = 'pending' AND next_attempt_at <= ?", stamp),
-                pending_later=scalar(conn, q + "status = 'pending' AND next_attempt_at > ?", stamp),
-                processing=scalar(conn, q + "status = 'processing'"),
-                processing_expired=scalar(
-                    conn, q + "status = 'processing' AND next_attempt_at <= ?", stamp
-                ),
-                completed_since=scalar(conn, q + "completed_at >= ?", since_stamp),
-                dead_unresolved=scalar(
-                    conn, "SELECT count(*) FROM webhook_dead_letter WHERE resolved_at IS NULL"
-                ),
-                dead_since=scalar(
-                    conn,
-                    "SELECT count(*) FROM webhook_dead_letter WHERE dead_at >= ? "
-                    "AND resolved_at IS NULL AND reason != 'invalid'",
-                    since_stamp,
-                ),
-                retried_since=scalar(conn, q + "status = 'pending' AND attempts > 0"),
-                oldest_pending_at=parse_iso(
-                    scalar(
-                        conn,
-                        "SELECT min(received_at) FROM webhook_queue WHERE status = 'pending'",
-                    )
-                ),
-                next_retry_at=parse_iso(
-                    scalar(
-                        conn,
-                        "SELECT min(next_attempt_at) FROM webhook_queue "
-                        "WHERE status = 'pending' AND next_attempt_at > ?",
-                        stamp,
-                    )
-                ),
-                last_received_at=parse_iso(
-                    scalar(conn, "SELECT received_at FROM webhook_queue ORDER BY id DESC LIMIT 1")
-                ),
-                latency_seconds=latency,
-                rejections_since=rejections,
-            )
-
-    def count_rejection(self, reason: str, now: datetime) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO webhook_rejections (hour, reason, count) VALUES (?, ?, 1) "
-                "ON CONFLICT (hour, reason) DO UPDATE SET count = count + 1",
-                (utc_iso(now)[:13], reason),
-            )
-
-    # -- rate limits and alerts --------------------------------------------------------------
+    # -- rate limits -------------------------------------------------------------------------
     def hit_rate_limit(
         self, key: str, limit: int, window_seconds: int, now: datetime
     ) -> RateLimitDecision:
@@ -862,34 +441,12 @@ class SqliteStore:
                 "RETURNING window_start, count",
                 {"key": key, "now": utc_iso(now), "expired": expired_before},
             ).fetchone()
-        reset_at = parse_iso(window_start) + timedelta(seconds=window_seconds)
-        return RateLimitDecision(count <= limit, limit, max(limit - count, 0), reset_at)
-
-    def get_alert_state(self, condition: str) -> dict[str, Any] | None:
-        with self._read() as conn:
-            row = conn.execute(
-                "SELECT last_fired_at, pending FROM alert_state WHERE condition = ?", (condition,)
-            ).fetchone()
-        return {"last_fired_at": parse_iso(row[0]), "pending": row[1]} if row else None
-
-    def pending_alert_conditions(self) -> list[str]:
-        with self._read() as conn:
-            rows = conn.execute("SELECT condition FROM alert_state WHERE pending IS NOT NULL")
-            return [row[0] for row in rows]
-
-    def set_alert_state(
-        self, condition: str, last_fired_at: datetime | None, pending: str | None, now: datetime
-    ) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO alert_state (condition, last_fired_at, pending, "
-                "updated_at) VALUES (?, ?, ?, ?)",
-                (condition, _ts(last_fired_at), pending, utc_iso(now)),
-            )
+        started = parse_iso(window_start) or now  # the column is NOT NULL
+        return rate_decision(started, count, limit, window_seconds)
 
     # -- copy --------------------------------------------------------------------------------
     def export_rows(self, table: str, batch_size: int) -> Iterator[list[dict[str, Any]]]:
-        _known_table(table)
+        known_table(table)
         last = -1
         while True:
             with self._read() as conn:
@@ -906,18 +463,34 @@ class SqliteStore:
             yield [{k: v for k, v in row.items() if k != "_rowid"} for row in rows]
 
     def import_rows(self, table: str, rows: Sequence[dict[str, Any]]) -> None:
-        _known_table(table)
+        known_table(table)
         if not rows:
             return
         names = list(rows[0])
         sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         with self._write() as conn:
-            conn.executemany(sql, [[_neutral(row[name]) for name in names] for row in rows])
+            conn.executemany(sql, [[neutral(row[name]) for name in names] for row in rows])
 
-    def count_rows(self, table: str) -> int:
-        _known_table(table)
+    # -- doctor ------------------------------------------------------------------------------
+    def event_origins(self, since: datetime, limit: int) -> EventOrigins:
         with self._read() as conn:
-            return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            rows = conn.execute(
+                "SELECT live_mode, CASE WHEN received_at >= ? THEN payload END, "
+                "received_at >= ? FROM (SELECT live_mode, payload, received_at FROM "
+                "webhook_queue ORDER BY id DESC LIMIT ?)",
+                (utc_iso(since), utc_iso(since), limit),
+            ).fetchall()
+        return count_origins(rows, limit)
+
+    def diagnose(self) -> StoreDiagnosis:
+        with self._read() as conn:
+            version = self._version(conn)
+            journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            # quick_check(1): the first problem is enough to say "not ok"; O(size), no index
+            # cross-checks (integrity_check's cost).
+            check = conn.execute("PRAGMA quick_check(1)").fetchone()[0]
+        mode = self.path.stat().st_mode & 0o777
+        return StoreDiagnosis(DIALECT, str(self.path.resolve()), version, journal, check, mode)
 
     # -- status page and metrics (issue 17) ----------------------------------------------
     def lifetime_counts(self) -> LifetimeCounts:
@@ -968,15 +541,12 @@ class SqliteStore:
         ids = list(dict.fromkeys(resource_ids))
         if not ids:
             return []
-        marks = ", ".join("?" * len(ids))
         sql = (
-            f"SELECT {_QUEUE_COLUMNS} FROM webhook_queue WHERE id > "
+            f"SELECT {QUEUE.sql} FROM webhook_queue WHERE id > "
             "(SELECT coalesce(max(id), 0) FROM webhook_queue) - ? "
-            f"AND resource_id IN ({marks}) ORDER BY id DESC LIMIT ?"
+            f"AND resource_id IN ({', '.join('?' * len(ids))}) ORDER BY id DESC LIMIT ?"
         )
-        with self._read() as conn:
-            rows = conn.execute(sql, [newest, *ids, limit]).fetchall()
-        return [_queue_event(row) for row in rows]
+        return [self.records.queue_event(row) for row in self._rows(sql, newest, *ids, limit)]
 
 
 class _Checkpointer:
@@ -1011,24 +581,22 @@ class _Checkpointer:
             conn.close()
 
 
-_ENQUEUE_SQL = (
+_ENQUEUE_HEAD = (
     "INSERT INTO webhook_queue (dedupe_key, topic, action, resource_id, live_mode, payload, "
-    "headers, received_via, next_attempt_at, received_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING"
+    "headers, received_via, next_attempt_at, received_at, updated_at)"
 )
-
-
+_ON_DUPLICATE = "ON CONFLICT (dedupe_key) DO NOTHING"
+_ENQUEUE_SQL = f"{_ENQUEUE_HEAD} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {_ON_DUPLICATE}"
 _ROWS_PER_INSERT = 256  # 11 parameters a row, far below SQLite's 32,766
 
 
 @functools.lru_cache(maxsize=64)
 def _enqueue_returning_sql(rows: int) -> str:
     values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
-    head = _ENQUEUE_SQL.split("VALUES")[0]
-    return f"{head}VALUES {values} ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
+    return f"{_ENQUEUE_HEAD} VALUES {values} {_ON_DUPLICATE} RETURNING dedupe_key"
 
 
-def _queue_row(item: Notification, received_via: str, stamp: str) -> tuple:
+def _queue_row(item: Notification, received_via: str, stamp: str) -> tuple[Any, ...]:
     return (
         item.dedupe_key,
         item.topic,
@@ -1064,240 +632,145 @@ _CLAIM_SQL = f"""
         LIMIT :limit)
     RETURNING id, topic, action, resource_id, attempts, received_via
 """
-
-
-def _claim(
-    conn: sqlite3.Connection, worker_id: str, limit: int, lease_seconds: float, now: datetime
-) -> list[ClaimedEvent]:
-    """For a claimed row next_attempt_at holds the lease expiry, so one index range over
-    (status, next_attempt_at) finds both due events and lost leases; no sort is needed."""
-    params = {
-        "now": utc_iso(now),
-        "until": utc_iso(now + timedelta(seconds=lease_seconds)),
-        "worker": worker_id,
-        "limit": limit,
-    }
-    rows = conn.execute(_CLAIM_SQL, params).fetchall()
-    return [ClaimedEvent(*row) for row in sorted(rows)]
-
-
-def _where(conditions: dict[str, Any], fixed: str | None = None) -> tuple[str, list[Any]]:
-    """`WHERE a = ? AND b >= ?` for the conditions whose value is given (None: no filter)."""
-    clauses = [fixed] if fixed else []
-    params = []
-    for clause, value in conditions.items():
-        if value not in (None, ""):
-            clauses.append(clause)
-            params.append(value)
-    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
-
-
-def _payments_by_source(outcomes: Sequence[EventOutcome]) -> dict[str, list[Payment]]:
-    grouped: dict[str, list[Payment]] = {}
-    for outcome in outcomes:
-        if outcome.kind == "completed" and outcome.payments:
-            grouped.setdefault(outcome.source, []).extend(outcome.payments)
-    return grouped
-
-
-def _known_table(table: str) -> None:
-    if table not in TABLES:
-        raise ValidationError("error.unknown_table", table=table)
-
-
-def _neutral(value: Any) -> Any:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, datetime):
-        return utc_iso(value)
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    return value
-
-
-_ORDER_WRITE_COLUMNS = (
-    "status, amount, currency, title, preference_id, payment_id, payment_status, "
-    "payment_updated_at, created_at, updated_at, paid_at, source, id"
+_ATTEMPT_ENTRY = "json_object('attempt', attempts, 'at', :now, 'error', :error, 'worker', :worker)"
+_FAILED_SET = (
+    "updated_at = :now, locked_by = NULL, locked_until = NULL, "
+    f"attempt_log = json_insert(coalesce(attempt_log, '[]'), '$[#]', {_ATTEMPT_ENTRY})"
 )
 
 
-def _orders_by_id(conn: sqlite3.Connection, order_ids: set[str]) -> dict[str, Order]:
-    marks = ",".join("?" * len(order_ids))
-    rows = conn.execute(
-        f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id IN ({marks})", list(order_ids)
-    ).fetchall()
-    return {row[0]: _order(row) for row in rows}
+class _SqliteBatch:
+    """The batch statements (core.Batch). SQLite's write lock already serialises every
+    writer, so orders need no locks of their own."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def owned(self, worker_id: str, ids: list[int]) -> set[int]:
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(
+            f"SELECT id FROM webhook_queue WHERE id IN ({marks}) "
+            "AND status = 'processing' AND locked_by = ?",
+            [*ids, worker_id],
+        ).fetchall()
+        return {row[0] for row in rows}
+
+    def lock_orders(self, order_ids: Iterable[str]) -> None:
+        pass
+
+    def read_state(
+        self, order_ids: set[str], payment_ids: set[str]
+    ) -> tuple[dict[str, Order], set[tuple[str, str]]]:
+        orders = self.conn.execute(
+            f"SELECT {ORDERS.sql} FROM orders WHERE id IN ({','.join('?' * len(order_ids))})",
+            list(order_ids),
+        ).fetchall()
+        logged = self.conn.execute(
+            "SELECT payment_id, status FROM payment_logs "
+            f"WHERE payment_id IN ({','.join('?' * len(payment_ids))})",
+            list(payment_ids),
+        ).fetchall()
+        return {row[0]: _RECORDS.order(row) for row in orders}, set(logged)
+
+    def write_applied(self, decided: BatchDecision, source: str, now: datetime) -> None:
+        """Log rows, new orders, changed orders: three batched statements."""
+        self.conn.executemany(
+            f"INSERT INTO payment_logs ({', '.join(PAYMENT_LOG_WRITE)}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [payment_log_values(p, source, now, TEXT_ENCODER) for p in decided.logged],
+        )
+        rows = {key: order_values(order, TEXT_ENCODER) for key, order in decided.orders.items()}
+        _insert_orders(self.conn, [row for key, row in rows.items() if key in decided.created])
+        self.conn.executemany(
+            f"UPDATE orders SET {', '.join(f'{name} = ?' for name in ORDERS.names[1:])} "
+            "WHERE id = ?",
+            [(*row[1:], row[0]) for key, row in rows.items() if key not in decided.created],
+        )
+
+    def write_outcomes(self, outcomes: list[EventOutcome], worker_id: str, now: datetime) -> None:
+        stamp = utc_iso(now)
+        self.conn.executemany(
+            "UPDATE webhook_queue SET status = 'completed', completed_at = ?, updated_at = ?, "
+            "locked_by = NULL, locked_until = NULL, note = ? WHERE id = ?",
+            [(stamp, stamp, o.note, o.event_id) for o in outcomes if o.kind == "completed"],
+        )
+        retries = [_failure(o, worker_id, stamp) for o in outcomes if o.kind == "retry"]
+        dead = [_failure(o, worker_id, stamp) for o in outcomes if o.kind == "dead"]
+        self.conn.executemany(
+            "UPDATE webhook_queue SET status = 'pending', next_attempt_at = :next, "
+            f"last_error = :error, {_FAILED_SET} WHERE id = :id",
+            retries,
+        )
+        self.conn.executemany(
+            f"UPDATE webhook_queue SET status = 'dead', last_error = :error, {_FAILED_SET} "
+            "WHERE id = :id",
+            dead,
+        )
+        self.conn.executemany(
+            "INSERT INTO webhook_dead_letter (queue_id, dedupe_key, topic, payload, headers, "
+            "reason, last_error, attempt_log, attempts, received_via, dead_at) "
+            "SELECT id, dedupe_key, topic, payload, headers, :reason, last_error, attempt_log, "
+            "attempts, received_via, :now FROM webhook_queue WHERE id = :id",
+            dead,
+        )
+
+    def claim(
+        self, worker_id: str, limit: int, lease_seconds: float, now: datetime
+    ) -> list[ClaimedEvent]:
+        """For a claimed row next_attempt_at holds the lease expiry, so one index range over
+        (status, next_attempt_at) finds both due events and lost leases; no sort is needed."""
+        params = {
+            "now": utc_iso(now),
+            "until": utc_iso(now + timedelta(seconds=lease_seconds)),
+            "worker": worker_id,
+            "limit": limit,
+        }
+        rows = self.conn.execute(_CLAIM_SQL, params).fetchall()
+        return [ClaimedEvent(*row) for row in sorted(rows)]
 
 
-def _logged_states(conn: sqlite3.Connection, payment_ids: set[str]) -> set[tuple[str, str]]:
-    marks = ",".join("?" * len(payment_ids))
-    rows = conn.execute(
-        f"SELECT payment_id, status FROM payment_logs WHERE payment_id IN ({marks})",
-        list(payment_ids),
-    ).fetchall()
-    return set(rows)
+def _failure(outcome: EventOutcome, worker_id: str, stamp: str) -> dict[str, Any]:
+    return {
+        "next": TEXT_ENCODER.time(outcome.next_attempt_at),
+        "error": outcome.error,
+        "now": stamp,
+        "worker": worker_id,
+        "id": outcome.event_id,
+        "reason": outcome.dead_reason,
+    }
 
 
-def _log_row(payment: Payment, source: str, stamp: str) -> tuple:
-    return (
-        payment.id,
-        payment.status,
-        payment.status_detail,
-        payment.external_reference,
-        _money(payment.amount),
-        payment.currency,
-        _ts(payment.date_last_updated),
-        source,
-        json.dumps(payment.raw, default=str) if payment.raw else None,
-        stamp,
+def _insert_orders(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    marks = ", ".join("?" * len(ORDERS.names))
+    conn.executemany(f"INSERT INTO orders ({ORDERS.sql}) VALUES ({marks})", rows)
+
+
+def _replay_one(conn: sqlite3.Connection, dead_letter_id: int, stamp: str) -> ReplayResult:
+    row = conn.execute(
+        "SELECT queue_id, resolved_at FROM webhook_dead_letter WHERE id = ?",
+        (dead_letter_id,),
+    ).fetchone()
+    refused = replay_refusal(dead_letter_id, row)
+    if refused is not None:
+        return refused
+    queue_id = row[0]
+    conn.execute(
+        "UPDATE webhook_queue SET status = 'pending', attempts = 0, next_attempt_at = ?, "
+        "updated_at = ?, locked_by = NULL, locked_until = NULL, completed_at = NULL, "
+        "received_via = 'replay' WHERE id = ? AND status = 'dead'",
+        (stamp, stamp, queue_id),
     )
-
-
-def _order_row(order: Order) -> tuple:
-    return (
-        order.status,
-        _money(order.amount),
-        order.currency,
-        order.title,
-        order.preference_id,
-        order.payment_id,
-        order.payment_status,
-        _ts(order.payment_updated_at),
-        utc_iso(order.created_at),
-        utc_iso(order.updated_at),
-        _ts(order.paid_at),
-        order.source,
-        order.id,
+    conn.execute(
+        "UPDATE webhook_dead_letter SET resolved_at = ?, resolution = 'replayed' WHERE id = ?",
+        (stamp, dead_letter_id),
     )
+    return ReplayResult(dead_letter_id, "replayed", queue_id)
 
 
-def _write_applied(
-    conn: sqlite3.Connection, logs: list[tuple], changed: dict[str, Order], created: set[str]
-) -> None:
-    conn.executemany(
-        "INSERT INTO payment_logs (payment_id, status, status_detail, external_reference, "
-        "amount, currency, date_last_updated, source, raw, recorded_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        logs,
-    )
-    new = [_order_row(order) for order_id, order in changed.items() if order_id in created]
-    _insert_orders(conn, new)
-    conn.executemany(
-        "UPDATE orders SET status = ?, amount = ?, currency = ?, title = ?, preference_id = ?, "
-        "payment_id = ?, payment_status = ?, payment_updated_at = ?, created_at = ?, "
-        "updated_at = ?, paid_at = ?, source = ? WHERE id = ?",
-        [_order_row(order) for order_id, order in changed.items() if order_id not in created],
-    )
-
-
-def _insert_orders(conn: sqlite3.Connection, rows: list[tuple]) -> None:
-    conn.executemany(
-        f"INSERT INTO orders ({_ORDER_WRITE_COLUMNS}) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
-
-
-def _json_or(value: str | None, default: Any) -> Any:
-    return json.loads(value) if value else default
-
-
-def _queue_event(row: tuple) -> QueueEvent:
-    return QueueEvent(
-        id=row[0],
-        dedupe_key=row[1],
-        topic=row[2],
-        action=row[3],
-        resource_id=row[4],
-        live_mode=None if row[5] is None else bool(row[5]),
-        payload=row[6],
-        headers=_json_or(row[7], {}),
-        received_via=row[8],
-        status=row[9],
-        attempts=row[10],
-        next_attempt_at=parse_iso(row[11]),
-        locked_by=row[12],
-        locked_until=parse_iso(row[13]),
-        last_error=row[14],
-        errors=_json_or(row[15], []),
-        note=row[16],
-        received_at=parse_iso(row[17]),
-        updated_at=parse_iso(row[18]),
-        completed_at=parse_iso(row[19]),
-    )
-
-
-def _dead_letter(row: tuple) -> DeadLetter:
-    return DeadLetter(
-        id=row[0],
-        queue_id=row[1],
-        dedupe_key=row[2],
-        topic=row[3],
-        payload=row[4],
-        headers=_json_or(row[5], {}),
-        reason=row[6],
-        last_error=row[7],
-        errors=_json_or(row[8], []),
-        attempts=row[9],
-        received_via=row[10],
-        dead_at=parse_iso(row[11]),
-        resolved_at=parse_iso(row[12]),
-        resolution=row[13],
-        note=row[14],
-    )
-
-
-def _order(row: tuple) -> Order:
-    return Order(
-        id=row[0],
-        status=row[1],
-        amount=None if row[2] is None else Decimal(row[2]),
-        currency=row[3],
-        title=row[4],
-        preference_id=row[5],
-        payment_id=row[6],
-        payment_status=row[7],
-        payment_updated_at=parse_iso(row[8]),
-        created_at=parse_iso(row[9]),
-        updated_at=parse_iso(row[10]),
-        paid_at=parse_iso(row[11]),
-        source=row[12],
-    )
-
-
-def _payment_log(row: tuple) -> PaymentLog:
-    return PaymentLog(
-        id=row[0],
-        payment_id=row[1],
-        status=row[2],
-        status_detail=row[3],
-        external_reference=row[4],
-        amount=None if row[5] is None else Decimal(row[5]),
-        currency=row[6],
-        date_last_updated=parse_iso(row[7]),
-        source=row[8],
-        recorded_at=parse_iso(row[9]),
-        raw=_json_or(row[10], {}),
-    )
-
-
-def _reconcile_run(row: tuple) -> ReconcileRun:
-    return ReconcileRun(
-        id=row[0],
-        started_at=parse_iso(row[1]),
-        finished_at=parse_iso(row[2]),
-        status=row[3],
-        leases_recovered=row[4],
-        retried=row[5],
-        swept=row[6],
-        drift_fixed=row[7],
-        archived=row[8],
-        dead_lettered=row[9],
-        errors=row[10],
-        details=_json_or(row[11], {}),
-    )
+def _lock_free(lock: dict[str, Any], now: datetime, stale_after: float) -> bool:
+    return lock_free(str(lock.get("holder", "")), parse_iso(lock.get("since")), now, stale_after)
 
 
 def _hour_activity(

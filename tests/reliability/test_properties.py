@@ -1,5 +1,5 @@
 """Hostile input, property-based: the notification parser, the signature verifier and the retry
-policy take anything and answer only in their own terms (InvalidNotification, SignatureError, a
+policy take anything and answer only in their own terms (InvalidNotificationError, SignatureError, a
 RetryDecision). The safe patterns are spelled out here, not imported, so that a loosened pattern
 in the code fails these tests."""
 
@@ -29,7 +29,7 @@ from mpcheckout.errors import (
     MercadoPagoUnavailableError,
 )
 from mpcheckout.models import DeadLetterReason, Notification
-from mpcheckout.notifications import InvalidNotification, RawRequest, parse_notification
+from mpcheckout.notifications import InvalidNotificationError, RawRequest, parse_notification
 from mpcheckout.retry import RetryDecision, RetryPolicy
 from mpcheckout.signature import SignatureError, sign, verify
 from tests.reliability.conftest import scale
@@ -107,11 +107,11 @@ header_maps = st.dictionaries(
 
 
 def parse_or_refuse(request: RawRequest) -> Notification | None:
-    """The parser's whole contract: a safe Notification, or InvalidNotification. Anything else
+    """The parser's whole contract: a safe Notification, or InvalidNotificationError. Anything else
     propagates and fails the test."""
     try:
         notification = parse_notification(request)
-    except InvalidNotification as exc:
+    except InvalidNotificationError as exc:
         assert isinstance(exc.reason, str) and exc.reason
         return None
     assert_safe(notification, request)
@@ -209,14 +209,14 @@ def test_the_resource_is_the_one_the_signed_query_names():
     moved = parse_notification(RawRequest(query="data.id=1234567&type=payment", body=body))
     assert moved.resource_id == "1234567"
     hostile = json.dumps({"id": 1, "type": "payment", "data": {"id": "1' OR 1=1 --"}})
-    with pytest.raises(InvalidNotification):  # a hostile body id is refused all the same
+    with pytest.raises(InvalidNotificationError):  # a hostile body id is refused all the same
         parse_notification(RawRequest(query="data.id=1234567&type=payment", body=hostile.encode()))
     for query in ("data.id=1234567&data.id=7654321&type=payment", "type=payment&id=1&id=2"):
         for payload in (body, b""):
-            with pytest.raises(InvalidNotification):
+            with pytest.raises(InvalidNotificationError):
                 parse_notification(RawRequest(query=query, body=payload))
     ipn = "topic=payment&id=1&topic=merchant_order"
-    with pytest.raises(InvalidNotification):
+    with pytest.raises(InvalidNotificationError):
         parse_notification(RawRequest(query=ipn))
 
 

@@ -388,7 +388,7 @@ def cli(cli, monkeypatch):
 def test_secrets_never_reach_logs_stored_headers_or_answers(start_server, http, caplog):
     caplog.set_level(logging.DEBUG)
     # Alerts fire on the monitoring reconcile and cannot be delivered (nothing listens on port
-    # 9): the failure is logged, the URL must not be. (A delivered one: see the xfail below.)
+    # 9): the failure is logged, the URL must not be. (A delivered one: the test below.)
     alert_url = f"http://127.0.0.1:9{ALERT_PATH}"
     secrets = secrets_of(alert_url)
     url, ctx = start_server(**{"alerts.webhook_url": alert_url})
@@ -523,7 +523,7 @@ def test_debug_output_shows_no_secret(workdir, cli, monkeypatch, sandbox, alert_
     assert {code for _, code, _ in outputs} - {0}, outputs  # and errors were exercised
     for command, _, text in outputs:
         assert_no_secret(text, {**secrets, "wrong token": "TEST-wrong-token-0000"}, str(command))
-    # httpx logs the alert URL it posts to: the xfail above; everything else must be clean
+    # httpx's own records: test_the_alert_webhook_url_never_reaches_the_log; the rest must be clean
     log = "\n".join(r.getMessage() for r in caplog.records if r.name != "httpx")
     assert_no_secret(log, {**secrets, "wrong token": "TEST-wrong-token-0000"}, "the log")
 

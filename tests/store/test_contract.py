@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from datetime import timedelta
 from decimal import Decimal
 
@@ -230,6 +234,24 @@ def test_run_lock_is_exclusive_until_released_or_stale(store, clock):
     assert store.try_lock("reconcile", "b", clock.now(), stale_after=3600)
     store.release_lock("reconcile", "b")
     assert store.try_lock("reconcile", "c", clock.now(), stale_after=3600)
+
+
+def test_a_lock_held_by_a_process_of_this_host_that_is_gone_is_taken_over_at_once(store, clock):
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    here = socket.gethostname()
+    assert store.try_lock("reconcile", f"{here}:{int(gone.stdout)}", clock.now(), stale_after=3600)
+    me = f"{here}:{os.getpid()}"
+    assert store.try_lock("reconcile", me, clock.now(), stale_after=3600)
+    # A live holder, or another host's (whose processes cannot be seen), keeps it.
+    assert not store.try_lock("reconcile", f"{here}:1", clock.now(), stale_after=3600)
+    assert not store.try_lock("reconcile", "other-host:1", clock.now(), stale_after=3600)
+    store.release_lock("reconcile", me)
+    assert store.try_lock("reconcile", "other-host:1", clock.now(), stale_after=3600)
 
 
 def test_rate_limit_counts_a_fixed_window(store, clock):

@@ -5,7 +5,7 @@ import pytest
 from mpcheckout.notifications import (
     COALESCE_KEY_PREFIX,
     PERMANENT_KEY_PREFIX,
-    InvalidNotification,
+    InvalidNotificationError,
     RawRequest,
     is_coalescing_key,
     parse_http_capture,
@@ -152,23 +152,23 @@ def test_authorization_headers_are_never_kept():
     ],
 )
 def test_bad_input_raises_only_the_projects_error(raw, reason):
-    with pytest.raises(InvalidNotification) as caught:
+    with pytest.raises(InvalidNotificationError) as caught:
         parse_notification(RawRequest(body=raw))
     assert reason in caught.value.reason
 
 
 def test_oversized_body_is_refused_before_parsing():
     huge = json.dumps({"id": 1, "type": "payment", "data": {"id": "1"}, "pad": "x" * 300_000})
-    with pytest.raises(InvalidNotification, match="larger than"):
+    with pytest.raises(InvalidNotificationError, match="larger than"):
         parse_notification(RawRequest(body=huge.encode()))
 
 
 def test_deeply_nested_json_is_invalid_not_a_crash():
     nested = "[" * 100_000 + "]" * 100_000
-    with pytest.raises(InvalidNotification):
+    with pytest.raises(InvalidNotificationError):
         parse_notification(RawRequest(body=nested.encode()))
 
 
 def test_http_capture_must_start_with_a_request_line():
-    with pytest.raises(InvalidNotification):
+    with pytest.raises(InvalidNotificationError):
         parse_http_capture("hello\nworld")

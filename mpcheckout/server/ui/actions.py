@@ -68,10 +68,12 @@ async def replay(request: Request) -> Response:
     return await _do_replay(request, plan.ids, chosen, filters is None)
 
 
-async def _do_replay(request: Request, ids: list[int], chosen: list[int], one_by_one: bool):
+async def _do_replay(
+    request: Request, ids: list[int], chosen: list[int], one_by_one: bool
+) -> Response:
     ctx = context(request)
 
-    def run():
+    def run() -> service.ReplaySummary:
         letters = service.select_for_replay(ctx.store, ctx.clock, ids, None)
         return service.replay(ctx.store, ctx.clock, letters, dry_run=False)
 

@@ -45,7 +45,9 @@ async def login_form(request: Request) -> Response:
     return _login_page(request, session)
 
 
-def _login_page(request: Request, session: Session, status: int = 200, error: str | None = None):
+def _login_page(
+    request: Request, session: Session, status: int = 200, error: str | None = None
+) -> Response:
     screen = Screen("login.html", None, "ui.title.login", status=status, extra={"error": error})
     return set_session(request, render(request, session, screen), session)
 

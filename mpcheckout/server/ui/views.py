@@ -3,6 +3,8 @@ also JSON with `?format=json`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -30,7 +32,7 @@ def _query(request: Request, name: str) -> str | None:
     return value[:200] or None
 
 
-def _notice(request: Request) -> dict:
+def _notice(request: Request) -> dict[str, Any]:
     notice = request.query_params.get("notice")
     count = request.query_params.get("count", "")
     return {

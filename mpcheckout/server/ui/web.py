@@ -8,7 +8,7 @@ import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from starlette.concurrency import run_in_threadpool
@@ -47,11 +47,11 @@ class UiState:
 
 
 def ui_state(request: Request) -> UiState:
-    return request.app.state.ui
+    return cast(UiState, request.app.state.ui)
 
 
 def context(request: Request) -> ServerContext:
-    return request.app.state.ctx
+    return cast(ServerContext, request.app.state.ctx)
 
 
 def session_of(request: Request) -> Session | None:
@@ -196,4 +196,6 @@ def same_origin(request: Request) -> bool:
 
 def csrf_ok(session: Session | None, fields: dict[str, list[str]]) -> bool:
     sent = first(fields, "csrf")
-    return bool(session and sent) and hmac.compare_digest(sent.encode(), session.csrf.encode())
+    if session is None or not sent:
+        return False
+    return hmac.compare_digest(sent.encode(), session.csrf.encode())

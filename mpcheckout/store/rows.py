@@ -1,0 +1,313 @@
+"""Columns and row <-> record mapping, once for every backend. A table's columns are named here
+in the order every SELECT lists them; what differs between backends is only how a stored value
+reads back (SQLite keeps ISO text, decimal strings, JSON text and 0/1 flags; PostgreSQL's driver
+returns datetimes, Decimals, parsed JSONB and booleans) and how one is written: a `Decoder` and
+an `Encoder` per dialect.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Generic, Literal, TypeVar
+
+from ..clock import parse_iso, utc_iso
+from ..models import DeadLetter, Order, Payment, PaymentLog, QueueEvent, ReconcileRun
+
+R = TypeVar("R")
+# How a stored value is decoded: a time, money, a flag, a JSON object or list (empty when
+# absent). Columns not named in `kinds` read back as they are.
+Kind = Literal["time", "money", "flag", "object", "list"]
+Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Columns(Generic[R]):
+    """A table's columns as SELECTs list them, and the record a row of them becomes."""
+
+    names: tuple[str, ...]
+    record: Callable[..., R]
+    kinds: Mapping[str, Kind] = field(default_factory=dict)
+    fields: Mapping[str, str] = field(default_factory=dict)  # column -> record field
+
+    @property
+    def sql(self) -> str:
+        return ", ".join(self.names)
+
+    def field_of(self, column: str) -> str:
+        return self.fields.get(column, column)
+
+
+QUEUE = Columns(
+    names=(
+        "id",
+        "dedupe_key",
+        "topic",
+        "action",
+        "resource_id",
+        "live_mode",
+        "payload",
+        "headers",
+        "received_via",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "locked_by",
+        "locked_until",
+        "last_error",
+        "attempt_log",
+        "note",
+        "received_at",
+        "updated_at",
+        "completed_at",
+    ),
+    record=QueueEvent,
+    kinds={
+        "live_mode": "flag",
+        "headers": "object",
+        "next_attempt_at": "time",
+        "locked_until": "time",
+        "attempt_log": "list",
+        "received_at": "time",
+        "updated_at": "time",
+        "completed_at": "time",
+    },
+    fields={"attempt_log": "errors"},
+)
+DEAD_LETTERS = Columns(
+    names=(
+        "id",
+        "queue_id",
+        "dedupe_key",
+        "topic",
+        "payload",
+        "headers",
+        "reason",
+        "last_error",
+        "attempt_log",
+        "attempts",
+        "received_via",
+        "dead_at",
+        "resolved_at",
+        "resolution",
+        "note",
+    ),
+    record=DeadLetter,
+    kinds={"headers": "object", "attempt_log": "list", "dead_at": "time", "resolved_at": "time"},
+    fields={"attempt_log": "errors"},
+)
+ORDERS = Columns(
+    names=(
+        "id",
+        "status",
+        "amount",
+        "currency",
+        "title",
+        "preference_id",
+        "payment_id",
+        "payment_status",
+        "payment_updated_at",
+        "created_at",
+        "updated_at",
+        "paid_at",
+        "source",
+    ),
+    record=Order,
+    kinds={
+        "amount": "money",
+        "payment_updated_at": "time",
+        "created_at": "time",
+        "updated_at": "time",
+        "paid_at": "time",
+    },
+)
+PAYMENT_LOGS = Columns(
+    names=(
+        "id",
+        "payment_id",
+        "status",
+        "status_detail",
+        "external_reference",
+        "amount",
+        "currency",
+        "date_last_updated",
+        "source",
+        "recorded_at",
+        "raw",
+    ),
+    record=PaymentLog,
+    kinds={
+        "amount": "money",
+        "date_last_updated": "time",
+        "recorded_at": "time",
+        "raw": "object",
+    },
+)
+RECONCILE_RUNS = Columns(
+    names=(
+        "id",
+        "started_at",
+        "finished_at",
+        "status",
+        "leases_recovered",
+        "retried",
+        "swept",
+        "drift_fixed",
+        "archived",
+        "dead_lettered",
+        "errors",
+        "details",
+    ),
+    record=ReconcileRun,
+    kinds={"started_at": "time", "finished_at": "time", "details": "object"},
+)
+# What a payment state writes to payment_logs (the id is the table's own).
+PAYMENT_LOG_WRITE = PAYMENT_LOGS.names[1:]
+
+
+@dataclass(frozen=True, slots=True)
+class Decoder:
+    """Stored value -> Python value, per dialect; None stays None."""
+
+    time: Callable[[Any], datetime | None]
+    money: Callable[[Any], Decimal | None]
+    flag: Callable[[Any], bool | None]
+    json: Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Encoder:
+    """Python value -> what a dialect's statement takes; None stays None."""
+
+    time: Callable[[datetime | None], Any]
+    money: Callable[[Decimal | None], Any]
+    json: Callable[[Any], Any]
+    text: Callable[[str | None], str | None]  # free text (PostgreSQL text cannot hold NUL)
+
+
+def unchanged(value: Any) -> Any:
+    return value
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _loads(value: Any) -> Any:
+    return json.loads(value) if value else None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else utc_iso(moment)
+
+
+def _money_text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, default=str)
+
+
+TEXT_DECODER = Decoder(time=parse_iso, money=_decimal, flag=_bool, json=_loads)
+TEXT_ENCODER = Encoder(time=_iso, money=_money_text, json=_dumps, text=unchanged)
+NATIVE_DECODER = Decoder(time=unchanged, money=unchanged, flag=unchanged, json=unchanged)
+
+
+def _converter(kind: Kind | None, decode: Decoder) -> Callable[[Any], Any]:
+    if kind is None:
+        return unchanged
+    if kind == "object":
+        return lambda value: decode.json(value) or {}
+    if kind == "list":
+        return lambda value: decode.json(value) or []
+    converter: Callable[[Any], Any] = getattr(decode, kind)
+    return converter
+
+
+def reader(columns: Columns[R], decode: Decoder) -> Callable[[Row], R]:
+    """A function from a row of `columns` (in their order) to its record."""
+    steps = [
+        (columns.field_of(name), _converter(columns.kinds.get(name), decode))
+        for name in columns.names
+    ]
+
+    def read(row: Row) -> R:
+        return columns.record(
+            **{name: convert(value) for (name, convert), value in zip(steps, row, strict=True)}
+        )
+
+    return read
+
+
+def order_values(order: Order, encode: Encoder) -> tuple[Any, ...]:
+    """An order's values in ORDERS order."""
+    return (
+        order.id,
+        order.status,
+        encode.money(order.amount),
+        order.currency,
+        order.title,
+        order.preference_id,
+        order.payment_id,
+        order.payment_status,
+        encode.time(order.payment_updated_at),
+        encode.time(order.created_at),
+        encode.time(order.updated_at),
+        encode.time(order.paid_at),
+        order.source,
+    )
+
+
+def payment_log_values(
+    payment: Payment, source: str, now: datetime, encode: Encoder
+) -> tuple[Any, ...]:
+    """A payment state's log row in PAYMENT_LOG_WRITE order."""
+    return (
+        payment.id,
+        payment.status,
+        payment.status_detail,
+        payment.external_reference,
+        encode.money(payment.amount),
+        payment.currency,
+        encode.time(payment.date_last_updated),
+        source,
+        encode.time(now),
+        encode.json(payment.raw) if payment.raw else None,
+    )
+
+
+def reconcile_run_values(run: ReconcileRun, encode: Encoder) -> tuple[Any, ...]:
+    """A reconcile run's values in RECONCILE_RUNS order, without the id."""
+    return (
+        encode.time(run.started_at),
+        encode.time(run.finished_at),
+        run.status,
+        run.leases_recovered,
+        run.retried,
+        run.swept,
+        run.drift_fixed,
+        run.archived,
+        run.dead_lettered,
+        run.errors,
+        encode.json(run.details),
+    )
+
+
+class Readers:
+    """Row -> record for every table, with one dialect's decoder."""
+
+    def __init__(self, decode: Decoder) -> None:
+        self.decode = decode
+        self.queue_event = reader(QUEUE, decode)
+        self.dead_letter = reader(DEAD_LETTERS, decode)
+        self.order = reader(ORDERS, decode)
+        self.payment_log = reader(PAYMENT_LOGS, decode)
+        self.reconcile_run = reader(RECONCILE_RUNS, decode)
