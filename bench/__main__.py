@@ -26,6 +26,7 @@ from bench import (
     serve,
     startup,
     status,
+    ui,
     workers,
 )
 from bench.harness import QUICK_REPETITIONS, REPETITIONS, BenchResult, Scale
@@ -41,6 +42,7 @@ BENCHMARKS: dict[str, Callable[[Scale], BenchResult]] = {
     serve.NAME: serve.run,
     startup.NAME: startup.run,
     report_parse.NAME: report_parse.run,
+    ui.NAME: ui.run,
 }
 
 

@@ -130,8 +130,18 @@ class ServerSettings(Section):
         "create_preference": RouteLimit(limit=5, window_seconds=900),
         "bad_signature": RouteLimit(limit=20, window_seconds=60),
     }
+    # The status page (/ui/) and /metrics (issue 17).
+    ui_enabled: bool = True
+    ui_token: SecretStr | None = None
+    ui_actions: bool = False
+    ui_session_minutes: int = Field(480, ge=1, le=7 * 24 * 60)
+    ui_login_limit: RouteLimit = RouteLimit(limit=5, window_seconds=300)
+    ui_refresh_seconds: int = Field(0, ge=0, le=3600)
+    metrics_allowlist: CommaList = []
 
-    _split = field_validator("ip_allowlist", "trusted_proxies", mode="before")(_split_commas)
+    _split = field_validator("ip_allowlist", "trusted_proxies", "metrics_allowlist", mode="before")(
+        _split_commas
+    )
 
 
 class AlertSettings(Section):

@@ -23,6 +23,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mpcheckout"
 LAYERS: dict[str, tuple[str, ...]] = {
     "entry": ("__main__",),
     "faces": ("cli", "server"),
+    # What the status page and /metrics show, built from several services' results.
+    "views": ("pages", "metrics"),
     "services": (
         "actions",
         "alerts",

@@ -11,19 +11,25 @@ from collections.abc import AsyncIterator
 from typing import cast
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..errors import AppError, NotFoundError, UsageError, error_document
+from ..errors import AppError, NotFoundError, StorageError, UsageError, error_document
+from ..ingest import count_rejection
 from ..processor import build_processor
 from ..runtime import worker_id
-from . import checkout, monitoring, openapi, receiver
+from . import checkout, metrics, monitoring, openapi, receiver, ui
 from .context import ServeOptions, ServerContext
 from .responses import error_response
+from .security import SecurityHeaders
+from .ui.web import UiState
 
 log = logging.getLogger("mpcheckout.server")
 WEBHOOK_METHODS = ["POST", "GET"]
+CLIENT_DISCONNECTED = "client_disconnected"
 
 
 def build_app(ctx: ServerContext) -> Starlette:
@@ -36,19 +42,24 @@ def build_app(ctx: ServerContext) -> Starlette:
         Route("/api/webhooks/reconcile", monitoring.reconcile, methods=["POST"]),
         Route("/healthz", monitoring.healthz, methods=["GET"]),
         Route("/readyz", monitoring.readyz, methods=["GET"]),
+        Route("/metrics", metrics.metrics, methods=["GET"]),
         Route("/openapi.json", _openapi, methods=["GET"]),
+        *ui.routes(ctx),
     ]
     app = Starlette(
         routes=routes,
+        middleware=[Middleware(SecurityHeaders)],
         lifespan=_lifespan,
         exception_handlers={
             AppError: _app_error,
+            ClientDisconnect: _client_gone,
             Exception: _unexpected,
             404: _not_found,
             405: _not_allowed,
         },
     )
     app.state.ctx = ctx
+    app.state.ui = UiState(ctx)
     return app
 
 
@@ -99,6 +110,20 @@ async def _app_error(request: Request, exc: Exception) -> Response:
     # Starlette calls it for AppError only (registered so), but types every handler as taking
     # any Exception.
     return error_response(cast(AppError, exc), request.app.state.ctx.t)
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    """A client that hangs up before its body is complete is ordinary traffic (scanners,
+    timeouts, flaky networks): one info line and a refusal counted under its own reason, never
+    a traceback an operator would be paged for. Nobody reads the answer."""
+    ctx: ServerContext = request.app.state.ctx
+    client = receiver.client_ip(ctx, request)
+    log.info(
+        "client disconnected before its request was complete: %s from %s", request.url.path, client
+    )
+    with contextlib.suppress(StorageError):  # counting is best effort, as for every refusal
+        await run_in_threadpool(count_rejection, ctx.store, ctx.clock, CLIENT_DISCONNECTED)
+    return Response(status_code=400)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

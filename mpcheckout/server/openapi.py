@@ -197,6 +197,19 @@ def document() -> dict[str, Any]:
             "/api/webhooks/reconcile": _monitoring(
                 "Run reconcile; its log row", "post", RECONCILE_RUN
             ),
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics (text format); token or metrics_allowlist",
+                    "security": [{"bearer": []}, {}],
+                    "responses": {
+                        "200": {
+                            "description": "Prometheus text exposition format 0.0.4",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        },
+                        **_errors(401, 404, 503),
+                    },
+                }
+            },
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": probe}}},
             "/readyz": {
                 "get": {

