@@ -13,7 +13,7 @@ import pytest
 
 from mpcheckout.ingest import SignaturePolicy, receive_request
 from tests.e2e.support import Shop
-from tests.sandbox_support import SANDBOX_SECRET, SANDBOX_TOKEN, sandbox_control  # noqa: F401
+from tests.sandbox_support import SANDBOX_SECRET, SANDBOX_TOKEN
 
 ALERTS = "alerts.jsonl"
 
