@@ -12,18 +12,13 @@ import httpx
 import pytest
 
 from mpcheckout.signature import verify_headers
-from tests.sandbox_support import (  # noqa: F401
-    SANDBOX_SECRET,
-    api_client,
-    sandbox,
-    webhook_receiver,
-)
+from tests.sandbox_support import SANDBOX_SECRET, api_client
 
 HOSTILE = '<script>alert("x")</script>&"'
 
 
 @pytest.fixture
-def api(sandbox):  # noqa: F811
+def api(sandbox):
     with api_client(sandbox) as client:
         yield client
 
@@ -57,7 +52,7 @@ def press(browser, url, outcome, **headers):
 def test_the_sandbox_init_point_is_the_sandboxs_own_page_with_items_and_total(
     api,
     browser,
-    sandbox,  # noqa: F811
+    sandbox,
 ):
     made = preference(api)
     url = made["sandbox_init_point"]
@@ -88,7 +83,7 @@ def test_each_button_makes_the_payment_and_sends_its_signed_notification(
     outcome,
     status,
     detail,
-    method,  # noqa: F811
+    method,
 ):
     made = preference(api, notification_url=f"{webhook_receiver.url}?source_news=webhooks")
     answer = press(browser, made["sandbox_init_point"], outcome)
@@ -129,7 +124,7 @@ def test_a_post_from_another_origin_or_without_a_choice_pays_nothing(api, browse
     assert browser.get(f"{api.base_url}/_sandbox/payments").json() == []
 
 
-def test_an_unknown_link_is_an_html_404_naming_it_escaped(browser, sandbox):  # noqa: F811
+def test_an_unknown_link_is_an_html_404_naming_it_escaped(browser, sandbox):
     page = browser.get(f"{sandbox.url}/_sandbox/preferences/%3Cb%3Enope/checkout")
     assert page.status_code == 404 and "&lt;b&gt;nope" in page.text
     paying = browser.post(f"{sandbox.url}/_sandbox/orders/ORDNOPE/checkout", data={"outcome": "x"})
@@ -152,7 +147,7 @@ def order(api, **fields):
 def test_an_orders_checkout_url_pays_it_once_and_notifies_the_order(
     api,
     browser,
-    webhook_receiver,  # noqa: F811
+    webhook_receiver,
 ):
     made = order(api, notification_url=webhook_receiver.url)
     page = browser.get(made["checkout_url"])
