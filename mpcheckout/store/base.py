@@ -104,7 +104,7 @@ class EventOutcome:
 
     `kind` is "completed" (apply `payments`, mark done), "retry" (pending again at
     `next_attempt_at`) or "dead" (dead-letter with `dead_reason`). `error` is kept in the
-    event's attempt log.
+    event's attempt log, and so are `hint`'s fields (a 404's likely cause, hints.py) when given.
     """
 
     event_id: int
@@ -116,6 +116,7 @@ class EventOutcome:
     dead_reason: DeadLetterReason | None = None
     note: str | None = None
     source: str = "webhook"  # payment_logs.source for the payments a completed event applies
+    hint: dict[str, Any] | None = None  # merged into the attempt's log entry
 
 
 @dataclass(slots=True)

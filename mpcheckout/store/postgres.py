@@ -881,13 +881,17 @@ class _PostgresBatch:
             nexts = [o.next_attempt_at for o in retries]
             errors = [_text(o.error) for o in retries]
             self.conn.execute(
-                _RETRY_SQL, {**common, "ids": _ids(retries), "nexts": nexts, "errors": errors}
+                _RETRY_SQL,
+                {**common, "ids": _ids(retries), "nexts": nexts, "errors": errors}
+                | {"hints": _hints(retries)},
             )
         if dead:
             errors = [_text(o.error) for o in dead]
             reasons = [o.dead_reason for o in dead]
             self.conn.execute(
-                _DEAD_SQL, {**common, "ids": _ids(dead), "errors": errors, "reasons": reasons}
+                _DEAD_SQL,
+                {**common, "ids": _ids(dead), "errors": errors, "reasons": reasons}
+                | {"hints": _hints(dead)},
             )
 
     def claim(
@@ -909,6 +913,10 @@ class _PostgresBatch:
 
 def _ids(outcomes: list[EventOutcome]) -> list[int]:
     return [outcome.event_id for outcome in outcomes]
+
+
+def _hints(outcomes: list[EventOutcome]) -> list[str | None]:
+    return [_json_text(outcome.hint) if outcome.hint else None for outcome in outcomes]
 
 
 def _columns(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
@@ -939,18 +947,20 @@ _UPSERT_ORDERS_SQL = (
 _FAILED_SET = (
     "updated_at = %(now)s, locked_by = NULL, locked_until = NULL, "
     "attempt_log = coalesce(q.attempt_log, '[]'::jsonb) || jsonb_build_array(jsonb_build_object("
-    "'attempt', q.attempts, 'at', %(stamp)s::text, 'error', u.error, 'worker', %(worker)s::text))"
+    "'attempt', q.attempts, 'at', %(stamp)s::text, 'error', u.error, 'worker', %(worker)s::text) "
+    "|| coalesce(u.hint::jsonb, '{}'::jsonb))"  # a 404's hint (hints.py) joins its entry
 )
 _RETRY_SQL = (
     "UPDATE webhook_queue AS q SET status = 'pending', next_attempt_at = u.next, "
     f"last_error = u.error, {_FAILED_SET} FROM unnest(%(ids)b::bigint[], "
-    "%(nexts)b::timestamptz[], %(errors)b::text[]) AS u(id, next, error) WHERE q.id = u.id"
+    "%(nexts)b::timestamptz[], %(errors)b::text[], %(hints)b::text[]) AS u(id, next, error, hint) "
+    "WHERE q.id = u.id"
 )
 _DEAD_SQL = f"""
     WITH dead AS (
         UPDATE webhook_queue AS q SET status = 'dead', last_error = u.error, {_FAILED_SET}
-        FROM unnest(%(ids)b::bigint[], %(errors)b::text[], %(reasons)b::text[])
-            WITH ORDINALITY AS u(id, error, reason, position)
+        FROM unnest(%(ids)b::bigint[], %(errors)b::text[], %(reasons)b::text[],
+            %(hints)b::text[]) WITH ORDINALITY AS u(id, error, reason, hint, position)
         WHERE q.id = u.id
         RETURNING q.id, q.dedupe_key, q.topic, q.payload, q.headers, u.reason, q.last_error,
             q.attempt_log, q.attempts, q.received_via, u.position

@@ -621,7 +621,11 @@ _CLAIM_SQL = f"""
         LIMIT :limit)
     RETURNING id, topic, action, resource_id, attempts, received_via
 """
-_ATTEMPT_ENTRY = "json_object('attempt', attempts, 'at', :now, 'error', :error, 'worker', :worker)"
+# A 404's hint (hints.py) is merged into its attempt's entry; other failures add nothing.
+_ATTEMPT_ENTRY = (
+    "json_patch(json_object('attempt', attempts, 'at', :now, 'error', :error, 'worker', :worker), "
+    "coalesce(:hint, '{}'))"
+)
 _FAILED_SET = (
     "updated_at = :now, locked_by = NULL, locked_until = NULL, "
     f"attempt_log = json_insert(coalesce(attempt_log, '[]'), '$[#]', {_ATTEMPT_ENTRY})"
@@ -732,6 +736,7 @@ def _failure(outcome: EventOutcome, worker_id: str, stamp: str) -> dict[str, Any
         "worker": worker_id,
         "id": outcome.event_id,
         "reason": outcome.dead_reason,
+        "hint": json.dumps(outcome.hint) if outcome.hint else None,
     }
 
 
