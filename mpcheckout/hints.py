@@ -17,7 +17,7 @@ The processor gathers the facts (not_found_hints.py) and keeps the hint in the a
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -146,3 +146,15 @@ def latest_hint(attempts: Sequence[Mapping[str, Any]]) -> StoredHint | None:
             shown = {str(k): str(v) for k, v in params.items()} if isinstance(params, dict) else {}
             return StoredHint(HintCode(code), shown)
     return None
+
+
+def hint_text(attempts: Sequence[Mapping[str, Any]], t: Callable[..., str]) -> str | None:
+    """The newest hint of an attempt log in the reader's language (`t`: a Translator)."""
+    hint = latest_hint(attempts)
+    return None if hint is None else t(hint.message_key, **hint.params)
+
+
+def hint_code(attempts: Sequence[Mapping[str, Any]]) -> str | None:
+    """The newest hint's code, for `--json` (None: no attempt was explained)."""
+    hint = latest_hint(attempts)
+    return None if hint is None else hint.code.value
