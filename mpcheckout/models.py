@@ -107,6 +107,7 @@ class QueueEvent:
     received_at: datetime
     updated_at: datetime
     completed_at: datetime | None
+    user_id: str | None = None  # the account the notification names (its `user_id`)
 
 
 @dataclass(slots=True, frozen=True)

@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from .alerts import AlertOutcome, run_alerts
 from .clock import Clock
 from .config import QueueSettings, Settings
 from .errors import ExternalServiceError, MercadoPagoUnavailableError
 from .models import Chargeback, ClaimedEvent, MerchantOrder, Payment, ReceivedVia
+from .not_found_hints import Account, NotFoundExplainer
 from .payments import decide, money_notes, order_id_for
 from .retry import RetryPolicy
 from .store.base import EventOutcome, PaymentRules, Store
@@ -44,6 +45,8 @@ class PaymentSource(Protocol):
     def get_merchant_order(self, merchant_order_id: str) -> MerchantOrder: ...
 
     def get_chargeback(self, chargeback_id: str) -> Chargeback: ...
+
+    def get_user_me(self) -> Account: ...  # only to explain a 404
 
 
 @dataclass(slots=True, frozen=True)
@@ -97,6 +100,7 @@ class Processor:
     ) -> None:
         self.store, self.gateway, self.clock, self.policy = store, gateway, clock, policy
         self.options = options
+        self.not_found = NotFoundExplainer(store, gateway)
 
     def run_once(
         self,
@@ -176,18 +180,28 @@ class Processor:
 
     def _failed(self, event: ClaimedEvent, error: Exception) -> EventOutcome:
         decision = self.policy.decide(event.attempts, error, self.clock.now())
-        message = describe_error(error)
+        hint = self.not_found.explain(event, error, decision.retry)
+        message = describe_error(error, hint)
         if decision.retry:
             return EventOutcome(
-                event.id, "retry", error=message, next_attempt_at=decision.next_attempt_at
+                event.id,
+                "retry",
+                error=message,
+                next_attempt_at=decision.next_attempt_at,
+                hint=hint,
             )
-        return EventOutcome(event.id, "dead", error=message, dead_reason=decision.dead_reason)
+        return EventOutcome(
+            event.id, "dead", error=message, dead_reason=decision.dead_reason, hint=hint
+        )
 
 
-def describe_error(error: Exception) -> str:
+def describe_error(error: Exception, hint: Mapping[str, Any] | None = None) -> str:
+    """One line for the attempt log; a 404's hint code rides along for `events list`."""
     if isinstance(error, ExternalServiceError):
-        return f"{error.code}: {error.describe()}"
-    return f"{type(error).__name__}: {error}"[:500]
+        text = f"{error.code}: {error.describe()}"
+    else:
+        text = f"{type(error).__name__}: {error}"[:500]
+    return f"{text} [hint: {hint['hint_code']}]" if hint else text
 
 
 def _accumulate(total: ProcessSummary, summary: ProcessSummary) -> None:

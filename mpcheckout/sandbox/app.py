@@ -18,6 +18,7 @@ from .context import SandboxContext
 from .control import control_routes
 from .middleware import SandboxMiddleware
 from .orders import order_routes
+from .other_accounts import other_account_routes
 from .web import error_response
 
 
@@ -45,6 +46,7 @@ def build_app(context: SandboxContext) -> ASGIApp:
             *account_routes(),
             *order_routes(),
             *checkout_routes(),
+            *other_account_routes(),
         ],
         exception_handlers={
             mp_errors.ApiError: _api_error,

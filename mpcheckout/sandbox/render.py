@@ -70,7 +70,7 @@ def _payment_identity(payment: Payment) -> dict[str, Any]:
         "status_detail": payment.status_detail,
         "currency_id": payment.currency_id,
         "description": payment.description,
-        "live_mode": False,
+        "live_mode": payment.live_mode,
         "collector_id": COLLECTOR_ID,
         "external_reference": payment.external_reference,
         "metadata": payment.metadata,

@@ -38,12 +38,14 @@ from .base import (
     CommitResult,
     DeadLetterFilter,
     EventFilter,
+    EventOrigins,
     EventOutcome,
     OrderFilter,
     PaymentRules,
     QueueSnapshot,
     RateLimitDecision,
     ReplayResult,
+    tally_origins,
 )
 from .rows import (
     ACTION_PLANS,
@@ -348,6 +350,8 @@ class StoreCore:
             ("status = ?", filters.status),
             ("topic = ?", filters.topic),
             ("received_at >= ?", self.encode.time(filters.since)),
+            ("live_mode = ?", self.encode.flag(filters.live_mode)),
+            ("user_id = ?", filters.user_id),
         )
         sql = f"SELECT {QUEUE.sql} FROM webhook_queue {clauses} ORDER BY id DESC LIMIT ?"
         return [self.records.queue_event(row) for row in self._rows(sql, *params, filters.limit)]
@@ -548,6 +552,20 @@ class StoreCore:
             rejection_hour(now),
             reason,
         )
+
+    # -- doctor and status: whose events ------------------------------------------------------
+    def event_origins(self, since: datetime, limit: int) -> EventOrigins:
+        # Grouped in SQL over the newest `limit` rows (the primary key's order): milliseconds
+        # whatever the queue's size, and no payload is read.
+        groups = self._rows(
+            "SELECT user_id, live_mode, CASE WHEN received_at >= ? THEN 1 ELSE 0 END AS recent, "
+            "count(*) FROM (SELECT user_id, live_mode, received_at FROM webhook_queue "
+            "ORDER BY id DESC LIMIT ?) AS newest GROUP BY user_id, live_mode, recent",
+            self.encode.time(since),
+            limit,
+        )
+        flag = self.records.decode.flag
+        return tally_origins([(u, flag(mode), recent, n) for u, mode, recent, n in groups], limit)
 
     # -- alerts -------------------------------------------------------------------------------
     def get_alert_state(self, condition: str) -> dict[str, Any] | None:

@@ -63,6 +63,7 @@ QUEUE = Columns(
         "action",
         "resource_id",
         "live_mode",
+        "user_id",
         "payload",
         "headers",
         "received_via",

@@ -20,7 +20,6 @@ from .base import (
     HOURLY_LATENCY_SAMPLE,
     TABLES,
     EnqueueCounts,
-    EventOrigins,
     EventOutcome,
     HourActivity,
     LifetimeCounts,
@@ -28,7 +27,6 @@ from .base import (
     ReplayResult,
     StoreDiagnosis,
     StoreInfo,
-    count_origins,
     first_of_each,
 )
 from .core import (
@@ -543,16 +541,6 @@ class SqliteStore(StoreCore):
             conn.executemany(sql, [[neutral(row[name]) for name in names] for row in rows])
 
     # -- doctor ------------------------------------------------------------------------------
-    def event_origins(self, since: datetime, limit: int) -> EventOrigins:
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT live_mode, CASE WHEN received_at >= ? THEN payload END, "
-                "received_at >= ? FROM (SELECT live_mode, payload, received_at FROM "
-                "webhook_queue ORDER BY id DESC LIMIT ?)",
-                (utc_iso(since), utc_iso(since), limit),
-            ).fetchall()
-        return count_origins(rows, limit)
-
     def diagnose(self) -> StoreDiagnosis:
         with self._read() as conn:
             version = self._version(conn)
@@ -653,17 +641,17 @@ class _Checkpointer:
 
 
 _ENQUEUE_HEAD = (
-    "INSERT INTO webhook_queue (dedupe_key, topic, action, resource_id, live_mode, payload, "
-    "headers, received_via, next_attempt_at, received_at, updated_at)"
+    "INSERT INTO webhook_queue (dedupe_key, topic, action, resource_id, live_mode, user_id, "
+    "payload, headers, received_via, next_attempt_at, received_at, updated_at)"
 )
 _ON_DUPLICATE = "ON CONFLICT (dedupe_key) DO NOTHING"
-_ENQUEUE_SQL = f"{_ENQUEUE_HEAD} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {_ON_DUPLICATE}"
-_ROWS_PER_INSERT = 256  # 11 parameters a row, far below SQLite's 32,766
+_ENQUEUE_SQL = f"{_ENQUEUE_HEAD} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {_ON_DUPLICATE}"
+_ROWS_PER_INSERT = 256  # 12 parameters a row, far below SQLite's 32,766
 
 
 @functools.lru_cache(maxsize=64)
 def _enqueue_returning_sql(rows: int) -> str:
-    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
     return f"{_ENQUEUE_HEAD} VALUES {values} {_ON_DUPLICATE} RETURNING dedupe_key"
 
 
@@ -674,6 +662,7 @@ def _queue_row(item: Notification, received_via: str, stamp: str) -> tuple[Any, 
         item.action,
         item.resource_id,
         None if item.live_mode is None else int(item.live_mode),
+        item.user_id,
         item.payload,
         json.dumps(item.headers) if item.headers else None,
         received_via,
@@ -703,7 +692,11 @@ _CLAIM_SQL = f"""
         LIMIT :limit)
     RETURNING id, topic, action, resource_id, attempts, received_via
 """
-_ATTEMPT_ENTRY = "json_object('attempt', attempts, 'at', :now, 'error', :error, 'worker', :worker)"
+# A 404's hint (hints.py) is merged into its attempt's entry; other failures add nothing.
+_ATTEMPT_ENTRY = (
+    "json_patch(json_object('attempt', attempts, 'at', :now, 'error', :error, 'worker', :worker), "
+    "coalesce(:hint, '{}'))"
+)
 _FAILED_SET = (
     "updated_at = :now, locked_by = NULL, locked_until = NULL, "
     f"attempt_log = json_insert(coalesce(attempt_log, '[]'), '$[#]', {_ATTEMPT_ENTRY})"
@@ -814,6 +807,7 @@ def _failure(outcome: EventOutcome, worker_id: str, stamp: str) -> dict[str, Any
         "worker": worker_id,
         "id": outcome.event_id,
         "reason": outcome.dead_reason,
+        "hint": json.dumps(outcome.hint) if outcome.hint else None,
     }
 
 
