@@ -128,6 +128,8 @@ ORDERS = Columns(
         "updated_at",
         "paid_at",
         "source",
+        "mp_order_id",
+        "mp_order_version",
     ),
     record=Order,
     kinds={
@@ -349,6 +351,8 @@ def order_values(order: Order, encode: Encoder) -> tuple[Any, ...]:
         encode.time(order.updated_at),
         encode.time(order.paid_at),
         order.source,
+        order.mp_order_id,
+        order.mp_order_version,
     )
 
 
