@@ -72,6 +72,7 @@ SIDEWAYS: dict[tuple[str, str], str] = {
     ("demo", "ingest"): "the demo walks the whole job through the services",
     ("demo", "processor"): "the demo walks the whole job through the services",
     ("demo", "dead_letters"): "the demo walks the whole job through the services",
+    ("demo", "actions"): "the demo walks the whole job through the services",
     ("doctor", "checkout"): "the notification URL checked is the one payment links carry",
     ("doctor", "runtime"): "facts are gathered through the command's store and gateway",
     ("actions", "processor"): "a write's result is applied with the rules a webhook's is",
