@@ -1,11 +1,13 @@
 """`mpcheckout demo`: the whole job end to end against the built-in sandbox, with no account.
 
-Eight orders, eight stories a shop meets in its first week: a plain approval, a rejection, a
+Ten orders, ten stories a shop meets in its first weeks: a plain approval, a rejection, a
 cash payment that stays pending before it is approved, a refund, a notification Mercado Pago
 delivers three times plus its legacy IPN twin, a payment for the wrong amount, a payment
-whose lookups keep failing until the retry schedule gives up and a person replays it, and a
-Checkout Pro order of the Orders API, paid (a `type: order` notification) and then refunded
-in part by the shop. Plus one malformed notification, kept as a dead letter. The demo checks
+whose lookups keep failing until the retry schedule gives up and a person replays it, a
+partial refund and then the rest (made from the tool, keyed and stored), a chargeback that
+Mercado Pago covers, and a Checkout Pro order of the Orders API, paid (a `type: order`
+notification) and then refunded in part by the shop. Plus one malformed notification, kept as
+a dead letter. The demo checks
 its own outcome.
 
 Time: a clock that starts two hours ago and is fast-forwarded through the retry schedule, so
@@ -61,7 +63,9 @@ STORIES = (
     Story("redelivered", "Alfajores x12", "6000.00", "paid"),
     Story("wrong_amount", "Poncho", "52000.00", "amount_mismatch"),
     Story("api_failing", "Dulce de leche", "2500.00", "paid"),
-    Story("orders_api", "Mate set", "8000.00", "partially_refunded"),
+    Story("refunded_in_two", "Mate set", "9000.00", "refunded"),
+    Story("chargeback_covered", "Leather bag", "15000.00", "chargeback_covered"),
+    Story("orders_api", "Yerba sampler", "8000.00", "partially_refunded"),
 )
 ORDERS_API_STORY = "orders_api"  # created through the Orders API, not a preference
 ORDERS_API_REFUND = Decimal("2000.00")
@@ -137,6 +141,8 @@ class _Demo:
         self._pay("refunded", "approved")
         self._pay("redelivered", "approved", notify={"duplicates": 2, "ipn": True})
         self._pay("wrong_amount", "approved", transaction_amount="5200.00")
+        self._pay("refunded_in_two", "approved")
+        self._pay("chargeback_covered", "approved")
         self.control.pay_order(self.mp_order_id)  # notified as type=order
         self.step("demo.buyers", {})
 
@@ -156,6 +162,19 @@ class _Demo:
         execute_action(self.store, self.gateway, prepared, self.clock.now())
         amount = f"{ORDERS_API_REFUND} ARS"
         self.step("demo.orders_refund", {"amount": amount, "order_id": self.mp_order_id})
+
+    def money_back(self) -> None:
+        """A partial refund and then the rest, made as `payments refund` makes them (keyed,
+        stored, re-fetched); then a chargeback that Mercado Pago decides for the shop."""
+        payment_id = str(self.payments["refunded_in_two"]["id"])
+        for amount in (Decimal("2500.00"), None):
+            request = ActionRequest("refund", payment_id, amount)
+            prepared = prepare_action(self.store, self.gateway, request, self.clock.now())
+            execute_action(self.store, self.gateway, prepared, self.clock.now())
+        self.step("demo.refunds", {"partial": "2500.00", "rest": "6500.00"})
+        case = self.control.open_chargeback(self.payments["chargeback_covered"]["id"])
+        self.control.resolve_chargeback(case["id"], "reimbursed")
+        self.step("demo.chargeback", {"chargeback_id": case["id"]})
 
     def receive(self) -> None:
         queued = duplicates = 0
@@ -245,6 +264,7 @@ def run_demo(store: Store, step: Step) -> DemoReport:
             demo.receive_malformed()
             demo.process()
             demo.later_changes()
+            demo.money_back()
             demo.receive()
             demo.process()
             demo.outage_until_exhausted()

@@ -28,7 +28,7 @@ from .errors import ExternalServiceError, MercadoPagoUnavailableError
 from .models import Chargeback, ClaimedEvent, MerchantOrder, MpOrder, Payment, ReceivedVia
 from .order_payments import payment_for_mp_order
 from .order_states import pending_reason
-from .payments import decide, order_id_for
+from .payments import decide, money_notes, order_id_for
 from .retry import RetryPolicy
 from .store.base import EventOutcome, PaymentRules, Store
 
@@ -146,12 +146,13 @@ class Processor:
         except Exception as exc:  # every failure is decided by the policy, none escapes
             unreachable = isinstance(exc, MercadoPagoUnavailableError) and exc.status is None
             return self._failed(event, exc), unreachable
+        notes = [note for payment in fetched.payments for note in money_notes(payment)]
         outcome = EventOutcome(
             event.id,
             "completed",
             payments=fetched.payments,
             chargebacks=fetched.chargebacks,
-            note=fetched.note,
+            note="; ".join(filter(None, [fetched.note, *notes])) or None,
             source=source,
         )
         return outcome, False
