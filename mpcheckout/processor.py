@@ -25,8 +25,10 @@ from .alerts import AlertOutcome, run_alerts
 from .clock import Clock
 from .config import QueueSettings, Settings
 from .errors import ExternalServiceError, MercadoPagoUnavailableError
-from .models import Chargeback, ClaimedEvent, MerchantOrder, Payment, ReceivedVia
+from .models import Chargeback, ClaimedEvent, MerchantOrder, MpOrder, Payment, ReceivedVia
 from .not_found_hints import Account, NotFoundExplainer
+from .order_payments import payment_for_mp_order
+from .order_states import pending_reason
 from .payments import decide, money_notes, order_id_for
 from .retry import RetryPolicy
 from .store.base import EventOutcome, PaymentRules, Store
@@ -35,6 +37,7 @@ RULES = PaymentRules(order_id_for=order_id_for, decide=decide)
 PAYMENT_TOPICS = frozenset({"payment", "payments"})
 MERCHANT_ORDER_TOPICS = frozenset({"merchant_order", "topic_merchant_order_wh"})
 CHARGEBACK_TOPICS = frozenset({"chargebacks", "topic_chargebacks_wh"})
+ORDER_TOPICS = frozenset({"order"})  # the Orders API (`type: "order"`, data.id `ORD…`)
 
 
 class PaymentSource(Protocol):
@@ -45,6 +48,8 @@ class PaymentSource(Protocol):
     def get_merchant_order(self, merchant_order_id: str) -> MerchantOrder: ...
 
     def get_chargeback(self, chargeback_id: str) -> Chargeback: ...
+
+    def get_order(self, order_id: str) -> MpOrder: ...
 
     def get_user_me(self) -> Account: ...  # only to explain a 404
 
@@ -164,6 +169,8 @@ class Processor:
             payments = tuple(self.gateway.get_payment(pid) for pid in order.payment_ids)
             note = None if payments else f"merchant order {order.id} has no payments yet"
             return Fetched(payments, note=note)
+        if event.topic in ORDER_TOPICS:
+            return fetched_order(self.gateway.get_order(self._resource(event)))
         if event.topic in CHARGEBACK_TOPICS:
             chargeback = self.gateway.get_chargeback(self._resource(event))
             payments = tuple(self.gateway.get_payment(pid) for pid in chargeback.payment_ids)
@@ -193,6 +200,15 @@ class Processor:
         return EventOutcome(
             event.id, "dead", error=message, dead_reason=decision.dead_reason, hint=hint
         )
+
+
+def fetched_order(order: MpOrder) -> Fetched:
+    """An Orders-API order as the payment state the ledger applies (the notification's own
+    snapshot is never trusted: this is the order as GET answered it). A waiting order says
+    why it waits in the event's note."""
+    reason = pending_reason(order.status, order.status_detail)
+    note = f"order {order.id} {order.status}: {reason}" if reason else None
+    return Fetched((payment_for_mp_order(order),), note=note)
 
 
 def describe_error(error: Exception, hint: Mapping[str, Any] | None = None) -> str:

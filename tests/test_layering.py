@@ -50,6 +50,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "pure": (
         "payments",
         "order_states",
+        "order_payments",
         "reports",
         "notifications",
         "signature",
@@ -82,6 +83,8 @@ SIDEWAYS: dict[tuple[str, str], str] = {
     ("config", "i18n"): "the locale setting is checked against the catalogs",
     ("errors", "models"): "the error document renders its details as JSON",
     ("models", "clock"): "records render their times in the one ISO format",
+    ("payments", "order_states"): "one mapping of local states, whichever API spelled them",
+    ("checkout", "actions"): "an Orders-API order is created through the one keyed write path",
 }
 
 # The faces reach storage and Mercado Pago only through services. Naming the Store contract

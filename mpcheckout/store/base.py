@@ -343,6 +343,12 @@ class Store(Protocol):
     def stale_pending_orders(self, created_before: datetime, limit: int) -> list[Order]:
         """Pending orders created before the given time that have no payment, oldest first."""
 
+    def mp_orders_to_revisit(
+        self, statuses: Sequence[str], created_since: datetime, limit: int
+    ) -> list[str]:
+        """The Orders-API order ids (`ORD…`) of local orders in one of `statuses`, created at
+        or after `created_since`, newest first, at most `limit`. Empty list when none."""
+
     # -- reconcile ---------------------------------------------------------------------------
     def try_lock(self, name: str, holder: str, now: datetime, stale_after: float) -> bool:
         """Take the named run lock if it is free, held for longer than `stale_after` seconds

@@ -483,6 +483,21 @@ class StoreCore:
         )
         return [self.records.order(row) for row in rows]
 
+    def mp_orders_to_revisit(
+        self, statuses: Sequence[str], created_since: datetime, limit: int
+    ) -> list[str]:
+        if not statuses:
+            return []
+        marks = ", ".join("?" * len(statuses))
+        rows = self._rows(
+            f"SELECT mp_order_id FROM orders WHERE mp_order_id IS NOT NULL "
+            f"AND status IN ({marks}) AND created_at >= ? ORDER BY created_at DESC, id LIMIT ?",
+            *statuses,
+            self.encode.time(created_since),
+            limit,
+        )
+        return [str(row[0]) for row in rows]
+
     # -- reconcile ----------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
         rows = self._rows("SELECT value FROM meta WHERE key = ?", key)

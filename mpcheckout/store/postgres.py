@@ -485,8 +485,7 @@ class PostgresStore(StoreCore):
             _lock_all(conn, ORDER_LOCKS, [order.id])
             inserted = conn.execute(
                 f"INSERT INTO orders ({ORDERS.sql}) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT (id) DO NOTHING",
+                f"VALUES ({', '.join(['%s'] * len(ORDERS.names))}) ON CONFLICT (id) DO NOTHING",
                 order_values(order, _ENCODER),
             ).rowcount
             if not inserted:
@@ -940,7 +939,7 @@ _UPSERT_ORDERS_SQL = (
     f"INSERT INTO orders ({ORDERS.sql}) SELECT * FROM unnest(%b::text[], %b::text[], "
     "%b::numeric[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], "
     "%b::timestamptz[], %b::timestamptz[], %b::timestamptz[], %b::timestamptz[], "
-    "%b::text[]) ON CONFLICT (id) DO UPDATE SET "
+    "%b::text[], %b::text[], %b::bigint[]) ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(f"{name} = excluded.{name}" for name in ORDERS.names[1:])
 )
 

@@ -123,6 +123,7 @@ def test_demo_runs_the_whole_job_and_checks_itself(cli, workdir, monkeypatch):
         "paid",
         "rejected",
         "refunded",
+        "partially_refunded",  # the Orders-API order the shop refunded in part
         "amount_mismatch",
         "chargeback_covered",
     }
