@@ -17,6 +17,7 @@ from .context import SandboxContext
 from .control import control_routes
 from .middleware import SandboxMiddleware
 from .orders import order_routes
+from .report_routes import report_routes
 from .web import error_response
 
 
@@ -38,7 +39,13 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def build_app(context: SandboxContext) -> ASGIApp:
     app = Starlette(
-        routes=[*api_routes(), *control_routes(), *account_routes(), *order_routes()],
+        routes=[
+            *api_routes(),
+            *control_routes(),
+            *account_routes(),
+            *order_routes(),
+            *report_routes(),
+        ],
         exception_handlers={
             mp_errors.ApiError: _api_error,
             HTTPException: _http_error,
