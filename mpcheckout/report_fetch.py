@@ -109,7 +109,7 @@ def fetch_reports(
         result.windows.append((begin, end))
         file_name = _generate(gateway, request.kind, begin, end, waiter, result)
         origin = FileOrigin("api", begin, end)
-        imported = _download_and_import(
+        imported = download_and_import(
             store, gateway, clock, request.kind, file_name, origin, settings
         )
         result.files.append(imported)
@@ -202,7 +202,7 @@ def _file_name_in(body: object) -> str | None:
     return None
 
 
-def _download_and_import(
+def download_and_import(
     store: Store,
     gateway: ReportGateway,
     clock: Clock,
