@@ -391,3 +391,30 @@ def _chargeback_discrepancies(
         for r in rows
         if r.source_id not in cases and states.get(r.source_id) not in CHARGED_BACK_STATES
     ]
+
+
+@dataclass(slots=True)
+class ReportsStatus:
+    """What `status` shows of the reports: the last import and the discrepancies open now."""
+
+    last_import_at: datetime | None
+    discrepancies: int
+    by_kind: dict[str, int]
+    oldest_since: datetime | None
+    window: str
+    keys: list[str] = field(default_factory=list)  # Discrepancy.key of each, for alerts
+
+
+def reports_status(
+    store: Store, clock: Clock, *, since: str = "30d", grace: str = "3d"
+) -> ReportsStatus:
+    """Nothing is computed before a first report is imported: `status` stays cheap then."""
+    files = store.list_report_files(1)
+    if not files:
+        return ReportsStatus(None, 0, {}, None, since)
+    report = money_report(store, clock, since=since, grace=grace)
+    oldest = min((d.since for d in report.discrepancies), default=None)
+    keys = [d.key for d in report.discrepancies]
+    return ReportsStatus(
+        files[0].imported_at, len(report.discrepancies), report.counts, oldest, since, keys
+    )

@@ -67,6 +67,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
 SIDEWAYS: dict[tuple[str, str], str] = {
     ("cli", "server"): "`mpcheckout serve` starts the server",
     ("alerts", "status"): "alert conditions are read off the status report",
+    ("status", "money"): "the reports' discrepancies are a status check",
     ("processor", "alerts"): "a processing run ends by evaluating alerts",
     ("reconcile", "processor"): "a reconcile run drains the due events first",
     ("reconcile", "alerts"): "a reconcile run ends by evaluating alerts",

@@ -5,15 +5,18 @@ test holds; the fetch's waits advance it instead of sleeping."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from mpcheckout.config import ReportSettings
+from mpcheckout.alerts import DISCREPANCIES_META, detect
+from mpcheckout.config import HealthSettings, ReconcileSettings, ReportSettings
 from mpcheckout.errors import MercadoPagoUnavailableError
 from mpcheckout.money import DiscrepancyKind, money_report
 from mpcheckout.report_fetch import FetchRequest, fetch_reports
+from mpcheckout.status import Health, build_status
 from tests.e2e.test_reconcile import advance, run
 
 SETTINGS = ReportSettings(poll_seconds=5, fetch_timeout="10m")
@@ -92,6 +95,17 @@ def test_two_hundred_payments_reconcile_fetch_and_money_agree_to_the_cent(synced
 
     again = fetch(shop)
     assert again.rows_added == 0  # an overlapping report adds nothing
+
+    status = build_status(shop.store, shop.clock, HealthSettings(), ReconcileSettings(), SETTINGS)
+    check = next(c for c in status.checks if c.name == "reports")
+    assert (check.health, check.value) == (Health.YELLOW, 3)  # one is over a day old
+    assert status.reports.by_kind == {kind: 1 for kind, _ in planted}
+    fired = [a for a in detect(shop.store, status, timedelta(days=1), None)
+             if a.condition.startswith("report_discrepancies:")]  # fmt: skip
+    assert [a.params["count"] for a in fired] == [3]
+    shop.store.set_meta(DISCREPANCIES_META, json.dumps(status.reports.keys), shop.clock.now())
+    assert not [a for a in detect(shop.store, status, timedelta(days=1), None)
+                if a.condition.startswith("report_discrepancies:")]  # fmt: skip
 
 
 def test_sixty_one_days_make_two_requests_and_a_203_is_retried(synced):

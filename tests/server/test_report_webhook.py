@@ -40,7 +40,9 @@ def notify(http, control, url: str, **fields):
 
 
 def test_a_signed_notification_imports_once_and_a_tampered_one_fetches_nothing(
-    start_server, http, sandbox_control  # noqa: F811
+    start_server,
+    http,
+    sandbox_control,  # noqa: F811
 ):
     control = sandbox_control
     for index in range(3):
@@ -50,7 +52,7 @@ def test_a_signed_notification_imports_once_and_a_tampered_one_fetches_nothing(
     url, ctx = start_server(**{"reports.webhook_passwords": ["old-password", PASSWORD]})
     control.clear_requests()
 
-    tampered, delivery = notify(http, control, url, tamper=True, transaction_id="tx-9")
+    _tampered, delivery = notify(http, control, url, tamper=True, transaction_id="tx-9")
     assert delivery["status_code"] == 401 and downloads(control) == 0
 
     note, delivery = notify(http, control, url, transaction_id="tx-1")
@@ -69,16 +71,20 @@ def test_a_signed_notification_imports_once_and_a_tampered_one_fetches_nothing(
 
 
 def test_the_panels_test_notification_is_acknowledged_without_a_fetch(
-    start_server, http, sandbox_control  # noqa: F811
+    start_server,
+    http,
+    sandbox_control,  # noqa: F811
 ):
-    url, ctx = start_server(**{"reports.webhook_passwords": [PASSWORD]})
+    url, _ctx = start_server(**{"reports.webhook_passwords": [PASSWORD]})
     sandbox_control.clear_requests()
     _, delivery = notify(http, sandbox_control, url, is_test=True, transaction_id="tx-test")
     assert delivery["status_code"] == 200 and downloads(sandbox_control) == 0
 
 
 def test_without_a_configured_password_every_notification_is_refused(
-    start_server, http, sandbox_control  # noqa: F811
+    start_server,
+    http,
+    sandbox_control,  # noqa: F811
 ):
     url, _ = start_server()
     _, delivery = notify(http, sandbox_control, url)
