@@ -372,7 +372,7 @@ def _refund_discrepancies(
 def _chargeback_discrepancies(
     store: Store, settlement: Sequence[StoredReportRow], match: _Matching
 ) -> list[Discrepancy]:
-    rows = [r for r in settlement if r.entry_type.startswith(CHARGEBACK) and r.row_date]
+    rows = [r for r in settlement if r.entry_type.startswith(CHARGEBACK)]
     if not rows:
         return []
     cases = {
@@ -389,7 +389,9 @@ def _chargeback_discrepancies(
             r.row_date,
         )
         for r in rows
-        if r.source_id not in cases and states.get(r.source_id) not in CHARGED_BACK_STATES
+        if r.row_date is not None
+        and r.source_id not in cases
+        and states.get(r.source_id) not in CHARGED_BACK_STATES
     ]
 
 

@@ -775,10 +775,12 @@ class StoreCore:
             self.encode.time(until),
         )
         money, time = self.records.decode.money, self.records.decode.time
-        return [
-            PaidOrder(order_id, payment_id, money(amount), currency, status, time(paid_at))
-            for order_id, payment_id, amount, currency, status, paid_at in rows
-        ]
+        found = []
+        for order_id, payment_id, amount, currency, status, paid_at in rows:
+            moment = time(paid_at)
+            assert moment is not None  # selected by paid_at >= ?
+            found.append(PaidOrder(order_id, payment_id, money(amount), currency, status, moment))
+        return found
 
     def seen_payments(self, payment_ids: Sequence[str]) -> dict[str, str | None]:
         seen: dict[str, str | None] = {}

@@ -63,3 +63,23 @@ def test_money_json_shows_the_settled_days(cli, workdir):
     assert kinds == {"unknown_payment"}  # the sample's payments were never seen here
     _only, short = cli.json("money", "--since", "2019-08-01T00:00:00Z", "--discrepancies")
     assert "lines" not in short and len(short["discrepancies"]) == 3
+
+
+def test_orders_show_lists_the_orders_report_rows(cli, workdir):
+    from datetime import UTC, datetime
+
+    from mpcheckout.store import open_store
+    from tests.store.helpers import RULES, payment
+
+    store = open_store(str(workdir / "mpcheckout.db"))
+    paid = payment("5067634447", "approved", datetime(2019, 8, 12, 2, 20, tzinfo=UTC),
+                   reference="2112818453", amount="79.00", currency="BRL")  # fmt: skip
+    store.apply_payments([paid], RULES, "webhook", datetime(2019, 8, 12, 3, 0, tzinfo=UTC))
+    store.close()
+    cli("reports", "import", *copy_samples(workdir))
+    _result, document = cli.json("orders", "show", "2112818453")
+    assert [(r["entry_type"], r["net"]) for r in document["report_rows"]] == [
+        ("SETTLEMENT", "70.15")
+    ]
+    shown = cli("orders", "show", "2112818453")
+    assert "Money in Mercado Pago's reports" in shown.stdout and "70.15 BRL" in shown.stdout
