@@ -76,6 +76,8 @@ SIDEWAYS: dict[tuple[str, str], str] = {
     ("demo", "ingest"): "the demo walks the whole job through the services",
     ("demo", "processor"): "the demo walks the whole job through the services",
     ("demo", "dead_letters"): "the demo walks the whole job through the services",
+    ("demo", "money"): "the demo walks the whole job through the services",
+    ("demo", "report_fetch"): "the demo walks the whole job through the services",
     ("doctor", "checkout"): "the notification URL checked is the one payment links carry",
     ("doctor", "runtime"): "facts are gathered through the command's store and gateway",
     ("actions", "processor"): "a write's result is applied with the rules a webhook's is",
