@@ -92,7 +92,8 @@ def refund_refusal(payment: Payment, amount: Decimal | None, now: datetime) -> R
     if bad_amount is not None:
         return bad_amount
     if amount is not None and amount > remaining:
-        return Refusal("action.refund_too_much", {"amount": amount, "remaining": remaining})
+        params = {"amount": cents(amount), "remaining": cents(remaining)}
+        return Refusal("action.refund_too_much", params)
     return None
 
 
@@ -111,7 +112,8 @@ def capture_refusal(payment: Payment, amount: Decimal | None) -> Refusal | None:
     if bad_amount is not None:
         return bad_amount
     if amount is not None and payment.amount is not None and amount > payment.amount:
-        return Refusal("action.capture_too_much", {"amount": amount, "authorized": payment.amount})
+        params = {"amount": cents(amount), "authorized": cents(payment.amount)}
+        return Refusal("action.capture_too_much", params)
     return None
 
 

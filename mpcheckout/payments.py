@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from .models import Chargeback, ChargebackOutcome, Order, OrderStatus, Payment, Refund
@@ -70,6 +71,24 @@ def order_state_for(status: str, detail: str | None) -> OrderStatus | None:
     if status == "charged_back":
         return None  # the outcome is in the detail; an unknown one is not guessed
     return ORDER_STATUS_BY_PAYMENT_STATUS.get(status)
+
+
+def money_notes(payment: Payment) -> list[str]:
+    """What a person should know about a payment's money that no state says: a status or
+    detail mpcheckout does not know (the order was kept as it is), or refunds that do not add
+    up to the refunded amount Mercado Pago reports."""
+    notes = []
+    if order_state_for(payment.status, payment.status_detail) is None:
+        state = f"{payment.status}/{payment.status_detail or '-'}"
+        notes.append(f"payment {payment.id}: unknown state {state}; order kept as it was")
+    listed = sum((r.amount for r in payment.refunds if r.status == "approved"), Decimal(0))
+    reported = payment.refunded_amount or Decimal(0)
+    if payment.refunds and listed != reported:
+        notes.append(
+            f"payment {payment.id}: refunds listed add up to {listed:.2f}, "
+            f"Mercado Pago reports {reported:.2f} refunded"
+        )
+    return notes
 
 
 def payment_state_key(payment: Payment) -> str:

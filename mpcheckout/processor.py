@@ -26,7 +26,7 @@ from .clock import Clock
 from .config import QueueSettings, Settings
 from .errors import ExternalServiceError, MercadoPagoUnavailableError
 from .models import Chargeback, ClaimedEvent, MerchantOrder, Payment, ReceivedVia
-from .payments import decide, order_id_for
+from .payments import decide, money_notes, order_id_for
 from .retry import RetryPolicy
 from .store.base import EventOutcome, PaymentRules, Store
 
@@ -141,12 +141,13 @@ class Processor:
         except Exception as exc:  # every failure is decided by the policy, none escapes
             unreachable = isinstance(exc, MercadoPagoUnavailableError) and exc.status is None
             return self._failed(event, exc), unreachable
+        notes = [note for payment in fetched.payments for note in money_notes(payment)]
         outcome = EventOutcome(
             event.id,
             "completed",
             payments=fetched.payments,
             chargebacks=fetched.chargebacks,
-            note=fetched.note,
+            note="; ".join(filter(None, [fetched.note, *notes])) or None,
             source=source,
         )
         return outcome, False

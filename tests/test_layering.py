@@ -73,6 +73,7 @@ SIDEWAYS: dict[tuple[str, str], str] = {
     ("reconcile", "alerts"): "a reconcile run ends by evaluating alerts",
     ("dead_letters", "events"): "a dead letter's id is checked against the same bound",
     ("demo", "checkout"): "the demo walks the whole job through the services",
+    ("demo", "actions"): "the demo walks the whole job through the services",
     ("demo", "ingest"): "the demo walks the whole job through the services",
     ("demo", "processor"): "the demo walks the whole job through the services",
     ("demo", "dead_letters"): "the demo walks the whole job through the services",

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp
 from . import mp_errors
 from .account import account_routes, with_clock_date
 from .api import api_routes
+from .checkout_page import checkout_routes
 from .context import SandboxContext
 from .control import control_routes
 from .middleware import SandboxMiddleware
@@ -45,6 +46,7 @@ def build_app(context: SandboxContext) -> ASGIApp:
             *account_routes(),
             *order_routes(),
             *report_routes(),
+            *checkout_routes(),
         ],
         exception_handlers={
             mp_errors.ApiError: _api_error,

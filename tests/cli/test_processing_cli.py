@@ -124,6 +124,7 @@ def test_demo_runs_the_whole_job_and_checks_itself(cli, workdir, monkeypatch):
         "rejected",
         "refunded",
         "amount_mismatch",
+        "chargeback_covered",
     }
     assert report["queue"]["dead"] == 1  # the malformed notification, kept
     assert {d["reason"] for d in report["dead_letters"]} == {"exhausted", "invalid"}
