@@ -1,6 +1,8 @@
 """One contender of bench/report_parse.py, in its own process so that its peak memory is its own:
 
-    python bench/report_parse_child.py parser|csv_decimal|csv_executemany REPORT.csv [DB]
+    python bench/report_parse_child.py CONTENDER REPORT.csv [DB]
+
+    CONTENDER: parser | csv_decimal | csv_executemany | store_import | csv_same_table
 
 Prints `{"seconds", "rows", "net"}` (seconds of the loop alone, without start-up). Run as a
 script, importing only the stdlib and the installed mpcheckout.
@@ -65,10 +67,81 @@ def csv_executemany(path: Path, database: Path) -> tuple[int, Decimal]:
     return rows, Decimal(0)
 
 
+def store_import(path: Path, database: Path) -> tuple[int, Decimal]:
+    """The real import: `mpcheckout reports import`'s service into a migrated SQLite store
+    (the row identity, Decimals, dates, flags; one transaction)."""
+    from mpcheckout.clock import SystemClock
+    from mpcheckout.report_imports import import_report_file
+
+    imported = import_report_file(_STORE["store"], SystemClock(), path)
+    return imported.rows_added, Decimal(0)
+
+
+def csv_same_table(path: Path, database: Path) -> tuple[int, Decimal]:
+    """The baseline issue 16 names: csv.reader + executemany into the same table (its key and
+    indexes), the CSV's text as it is, one transaction."""
+    with path.open(newline="", encoding="utf-8") as stream:
+        reader = csv.reader(stream, delimiter=";")
+        at = {name: index for index, name in enumerate(next(reader))}
+        pick = [at[name] for name in _SAME_TABLE_COLUMNS]
+        connection = _STORE["connection"]
+        marks = ", ".join("?" * 24)
+        connection.execute("BEGIN")
+        connection.executemany(
+            f"INSERT INTO report_rows VALUES ({marks})",
+            (_same_row(values, pick, n) for n, values in enumerate(reader)),
+        )
+        connection.execute("COMMIT")
+        rows = connection.execute("SELECT count(*) FROM report_rows").fetchone()[0]
+    return rows, Decimal(0)
+
+
+_SAME_TABLE_COLUMNS = (
+    "SOURCE_ID", "EXTERNAL_REFERENCE", "TRANSACTION_TYPE", "TRANSACTION_AMOUNT", "FEE_AMOUNT",
+    "MKP_FEE_AMOUNT", "FINANCING_FEE_AMOUNT", "SHIPPING_FEE_AMOUNT", "TAXES_AMOUNT",
+    "COUPON_AMOUNT", "SETTLEMENT_NET_AMOUNT", "SETTLEMENT_CURRENCY", "TRANSACTION_DATE",
+    "SETTLEMENT_DATE", "PAYMENT_METHOD",
+)  # fmt: skip
+
+
+def _same_row(values: list[str], pick: list[int], n: int) -> tuple[object, ...]:
+    (source, reference, kind, gross, fee, mp_fee, financing, shipping, taxes, coupon, net,
+     currency, when, settled, method) = (values[i] for i in pick)  # fmt: skip
+    return (
+        f"{source}:{n}", "settlement", source, reference, kind, None, gross, fee, mp_fee,
+        financing, shipping, taxes, coupon, net, currency, when, settled, None, None, method, 0,
+        None, "baseline", n,
+    )  # fmt: skip
+
+
+_STORE: dict[str, object] = {}
+
+
+def _prepare(which: str, database: Path) -> None:
+    """Before the clock: a migrated store (schema and indexes as in production)."""
+    from mpcheckout.store import open_store
+
+    store = open_store(str(database))
+    if which == "store_import":
+        _STORE["store"] = store
+    else:
+        store.close()
+        connection = sqlite3.connect(database, isolation_level=None)
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        _STORE["connection"] = connection
+
+
 def main(argv: list[str]) -> None:
     which, path = argv[0], Path(argv[1])
+    if which in ("store_import", "csv_same_table"):
+        _prepare(which, Path(argv[2]))
     started = time.perf_counter()
-    if which == "csv_executemany":
+    if which in ("store_import", "csv_same_table"):
+        rows, net = {"store_import": store_import, "csv_same_table": csv_same_table}[which](
+            path, Path(argv[2])
+        )
+    elif which == "csv_executemany":
         rows, net = csv_executemany(path, Path(argv[2]))
     else:
         rows, net = {"parser": parser, "csv_decimal": csv_decimal}[which](path)

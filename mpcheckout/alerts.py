@@ -30,6 +30,8 @@ from .store.base import DeadLetterFilter, Store
 log = logging.getLogger("mpcheckout.alerts")
 CHARGEBACK_CONDITION = "chargeback:"
 NEW_CASES = 50  # chargebacks announced per run at most; the rest wait for the next run
+# The report discrepancies already announced (their keys, JSON): a new one fires once.
+DISCREPANCIES_META = "alerts:report_discrepancies"
 # httpx logs every request line, URL included, at INFO; an incoming-webhook URL is a credential
 # (Slack and Discord put the token in the path), so httpx may speak only of problems.
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -156,7 +158,22 @@ def detect(
     silent = _silent(report, silent_after)
     if silent:
         alerts.append(Alert("silent", "warning", "alerts.silent", silent))
+    alerts += _discrepancy_alerts(store, report)
     return alerts + [_chargeback_alert(case) for case in store.chargebacks_to_alert(NEW_CASES)]
+
+
+def _discrepancy_alerts(store: Store, report: StatusReport) -> list[Alert]:
+    """One alert when discrepancies appear that no earlier run announced."""
+    if report.reports is None:
+        return []
+    announced = set(json.loads(store.get_meta(DISCREPANCIES_META) or "[]"))
+    new = [key for key in report.reports.keys if key not in announced]
+    if not new:
+        return []
+    params = {"count": len(new), "first": new[0], "total": report.reports.discrepancies}
+    return [
+        Alert(f"report_discrepancies:{new[0]}", "warning", "alerts.report_discrepancies", params)
+    ]
 
 
 def _chargeback_alert(case: LedgerChargeback) -> Alert:
@@ -259,7 +276,7 @@ def run_alerts(
     sinks = sinks_from_settings(settings.alerts)
     if not sinks:
         return AlertOutcome()
-    report = build_status(store, clock, settings.health, settings.reconcile)
+    report = build_status(store, clock, settings.health, settings.reconcile, settings.reports)
     silent_after = parse_duration(settings.alerts.silent_after)
     alerts = detect(store, report, silent_after, reconcile_status)
     t = Translator(resolve_locale(settings.locale))
@@ -269,6 +286,8 @@ def run_alerts(
     store.mark_chargebacks_alerted(
         [case for case, a in zip(cases, alerts, strict=True) if a.condition != case], clock.now()
     )
+    if report.reports is not None:  # what is open now; one that returns is announced again
+        store.set_meta(DISCREPANCIES_META, json.dumps(sorted(report.reports.keys)), clock.now())
     return outcome
 
 

@@ -122,6 +122,25 @@ class ActionSettings(Section):
     confirm_above: Decimal = Decimal("0")
 
 
+class ReportSettings(Section):
+    # The CSV separator the reports were configured with; "" detects `;`, `,` or a tab.
+    separator: str = Field("", max_length=1)
+    # An approved payment with no settlement row after this long is a discrepancy.
+    settlement_grace: str = "3d"
+    # Passwords of the report-ready webhook (Mercado Pago's reports panel); several while one
+    # is being rotated. Empty: the webhook route refuses every notification.
+    webhook_passwords: SecretList = []
+    # `reports fetch`: how long to wait for Mercado Pago to generate a report, and the first
+    # pause between polls (doubling up to a minute).
+    fetch_timeout: str = "15m"
+    poll_seconds: float = Field(5.0, gt=0)
+    # `status`: yellow on a discrepancy older than `discrepancy_age`; red past this many.
+    discrepancy_age: str = "1d"
+    max_discrepancies: int = Field(10, ge=0)
+
+    _split = field_validator("webhook_passwords", mode="before")(_split_commas)
+
+
 class RouteLimit(Section):
     limit: int = Field(5, ge=1)
     window_seconds: int = Field(900, ge=1)
@@ -185,6 +204,7 @@ class Settings(BaseModel):
     sandbox: SandboxSettings = SandboxSettings()
     actions: ActionSettings = ActionSettings()
     checkout: CheckoutSettings = CheckoutSettings()
+    reports: ReportSettings = ReportSettings()
 
     @field_validator("locale")
     @classmethod

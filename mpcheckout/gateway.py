@@ -226,6 +226,145 @@ def _retry_after(result: Mapping[str, Any]) -> float | None:
         return None
 
 
+# -- settlement and release reports (research mp-wave2 §4.2) ----------------------------------
+REPORT_PREFIX = {
+    "settlement": "/v1/account/settlement_report",
+    "release": "/v1/account/release_report",
+}
+DOWNLOAD_CHUNK = 1 << 16
+_REPORT_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+
+
+@dataclass(slots=True, frozen=True)
+class ReportCreation:
+    """How Mercado Pago took a report request: 202 accepted (generated later), 203 "not
+    possible now: ask again" (with the wait it asked for, if any), or 200/201 done at once."""
+
+    status: int
+    retry_after: float | None
+    body: Any
+
+
+@dataclass(slots=True, frozen=True)
+class ReportListing:
+    id: str
+    file_name: str | None
+    begin_date: datetime | None
+    end_date: datetime | None
+    status: str | None  # pending | processing | processed | failed | ...; None where absent
+    date_created: datetime | None
+
+
+def report_date(moment: datetime) -> str:
+    """The API's date form for a report range: UTC, whole seconds, `YYYY-MM-DDTHH:MM:SSZ`."""
+    return utc_iso(moment)[:19] + "Z"
+
+
+def _report_kind(kind: str) -> str:
+    if kind not in REPORT_PREFIX:
+        raise MercadoPagoRejectedError(transient=False, mp_message=f"unknown report {kind!r}")
+    return REPORT_PREFIX[kind]
+
+
+class _ReportCalls:
+    """The report calls, mixed into MercadoPagoGateway."""
+
+    _clients: ThreadClients | httpx.Client
+    _api_base: str
+    _access_token: str | None
+
+    def request_report(self, kind: str, begin: datetime, end: datetime) -> ReportCreation:
+        """POST {prefix} with the range; a 202 or 203 is an answer, not an error."""
+        body = json.dumps({"begin_date": report_date(begin), "end_date": report_date(end)})
+        response = self._report_call("POST", _report_kind(kind), content=body.encode())
+        if response.status_code in (200, 201, 202, 203):
+            return ReportCreation(
+                response.status_code,
+                _retry_after({"headers": response.headers}),
+                _json_or_none(response),
+            )
+        raise _error_for(response.status_code, _as_result(response))
+
+    def list_reports(self, kind: str) -> list[ReportListing]:
+        """GET {prefix}/list: the account's report files and tasks, as Mercado Pago lists them."""
+        response = self._report_call("GET", _report_kind(kind) + "/list")
+        body = _checked(_as_result(response))
+        items = body.get("results", []) if isinstance(body, dict) else body
+        if not isinstance(items, list):
+            raise _malformed("report list")
+        return [_listing(item) for item in items if isinstance(item, dict)]
+
+    def download_report(self, kind: str, file_name: str, destination: Any) -> int:
+        """GET {prefix}/{file_name} into `destination` (a binary file), streamed; returns the
+        bytes written. A body cut short of its Content-Length raises MercadoPagoUnavailableError
+        (transient): the caller must not import what it got."""
+        if not _REPORT_FILE_NAME.fullmatch(file_name) or ".." in file_name:
+            raise MercadoPagoRejectedError(transient=False, mp_message="not a report file name")
+        url = f"{self._api_base}{_report_kind(kind)}/{file_name}"
+        written = 0
+        try:
+            with self._report_client().stream("GET", url, headers=self._report_headers()) as reply:
+                if reply.status_code != 200:
+                    reply.read()
+                    raise _error_for(reply.status_code, _as_result(reply))
+                expected = reply.headers.get("content-length")
+                for chunk in reply.iter_bytes(DOWNLOAD_CHUNK):
+                    destination.write(chunk)
+                    written += len(chunk)
+        except httpx.HTTPError as exc:
+            raise MercadoPagoUnavailableError(mp_message=f"download cut: {exc}") from None
+        if expected is not None and expected.isdigit() and int(expected) != written:
+            raise MercadoPagoUnavailableError(mp_message="download cut short")
+        return written
+
+    def _report_call(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
+        headers = self._report_headers()
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            return self._report_client().request(
+                method, self._api_base + path, headers=headers, content=content
+            )
+        except httpx.HTTPError as exc:
+            raise MercadoPagoUnavailableError(mp_message=f"connection: {exc}") from None
+
+    def _report_headers(self) -> dict[str, str]:
+        if self._access_token is None:
+            raise ConfigurationError("error.no_access_token", hint_key="hint.no_access_token")
+        return {"Authorization": f"Bearer {self._access_token}", "Accept": "*/*"}
+
+    def _report_client(self) -> httpx.Client:
+        clients = self._clients
+        return clients.get() if isinstance(clients, ThreadClients) else clients
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return json.loads(response.content) if response.content else None
+    except ValueError:
+        return None
+
+
+def _as_result(response: httpx.Response) -> dict[str, Any]:
+    result: dict[str, Any] = {"status": response.status_code, "headers": response.headers}
+    result["response"] = _json_or_none(response)
+    if response.content and result["response"] is None:
+        result["malformed"] = True
+    return result
+
+
+def _listing(item: dict[str, Any]) -> ReportListing:
+    file_name = item.get("file_name")
+    return ReportListing(
+        id=str(item.get("id", "")),
+        file_name=str(file_name) if file_name else None,
+        begin_date=_date(item.get("begin_date")),
+        end_date=_date(item.get("end_date")),
+        status=_optional_text(item.get("status")),
+        date_created=_date(item.get("date_created")),
+    )
+
+
 @dataclass(slots=True, frozen=True)
 class PreferenceRequest:
     items: list[dict[str, Any]]
@@ -235,9 +374,20 @@ class PreferenceRequest:
     back_urls: dict[str, str] | None = None
 
 
-class MercadoPagoGateway:
-    def __init__(self, sdk: Any, clients: ThreadClients | httpx.Client) -> None:
+class MercadoPagoGateway(_ReportCalls):
+    def __init__(
+        self,
+        sdk: Any,
+        clients: ThreadClients | httpx.Client,
+        *,
+        api_base: str = SDK_BASE_URL,
+        access_token: str | None = None,
+    ) -> None:
         self._clients = clients
+        # The reports endpoints have no SDK resource (research mp-wave2 §4.2): they are called
+        # over the same httpx clients with the token in the Authorization header.
+        self._api_base = api_base.rstrip("/")
+        self._access_token = access_token
         self._payments = sdk.payment()
         self._merchant_orders = sdk.merchant_order()
         self._preferences = sdk.preference()
@@ -432,7 +582,12 @@ def build_gateway(
         http_client=transport,
         request_options=RequestOptions(max_retries=0),
     )
-    return MercadoPagoGateway(sdk, clients)
+    return MercadoPagoGateway(
+        sdk,
+        clients,
+        api_base=settings.api_base,
+        access_token=settings.access_token.get_secret_value(),
+    )
 
 
 def _idempotent(key: str) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .clock import Clock
@@ -17,6 +17,7 @@ from .models import (
     OrderStatus,
     PaymentLog,
 )
+from .reports.records import StoredReportRow
 from .store.base import OrderFilter, Store
 
 
@@ -37,6 +38,8 @@ class OrderDetail:
     money: OrderMoney
     refunds: list[LedgerRefund]
     chargebacks: list[LedgerChargeback]
+    # Mercado Pago's settlement and release rows of the order's payments (imported reports).
+    report_rows: list[StoredReportRow] = field(default_factory=list)
 
 
 def money_of(
@@ -84,4 +87,7 @@ def order_detail(store: Store, order_id: str) -> OrderDetail:
     refunds = store.refunds_for_orders([order_id])
     chargebacks = store.list_chargebacks(order_id=order_id)
     money = money_of(order, refunds, chargebacks)
-    return OrderDetail(order, store.payment_logs_for_order(order_id), money, refunds, chargebacks)
+    payments = store.payment_logs_for_order(order_id)
+    paid_by = {log.payment_id for log in payments} | ({order.payment_id} - {None})
+    rows = store.report_rows_for_payments(sorted(str(p) for p in paid_by))
+    return OrderDetail(order, payments, money, refunds, chargebacks, rows)

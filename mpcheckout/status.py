@@ -16,9 +16,10 @@ from decimal import Decimal
 from enum import StrEnum
 
 from .clock import Clock
-from .config import HealthSettings, ReconcileSettings
+from .config import HealthSettings, ReconcileSettings, ReportSettings
 from .durations import parse_duration
 from .models import LedgerChargeback, ReconcileRun
+from .money import ReportsStatus, reports_status
 from .store.base import EventOrigins, QueueSnapshot, Store
 
 DAY = timedelta(days=1)
@@ -104,10 +105,15 @@ class StatusReport:
     stale_pending_orders: int
     money: MoneyStatus
     notes: list[str] = field(default_factory=list)
+    reports: ReportsStatus | None = None  # settlement/release reports matched to orders
 
 
 def build_status(
-    store: Store, clock: Clock, health: HealthSettings, reconcile: ReconcileSettings
+    store: Store,
+    clock: Clock,
+    health: HealthSettings,
+    reconcile: ReconcileSettings,
+    reports: ReportSettings | None = None,
 ) -> StatusReport:
     now = clock.now()
     queue = _queue_status(store.queue_snapshot(now, now - DAY, now - HOUR), now)
@@ -120,6 +126,9 @@ def build_status(
     checks += _order_checks(orders, stale)
     checks.append(_chargeback_check(money, now))
     checks.append(origins_check(store.event_origins(now - DAY, ORIGINS_READ)))
+    report_settings = reports or ReportSettings()
+    matched = reports_status(store, clock, grace=report_settings.settlement_grace)
+    checks.append(_reports_check(matched, report_settings, now))
     verdict = max((check.health for check in checks), key=_severity, default=Health.GREEN)
     return StatusReport(
         now,
@@ -131,6 +140,19 @@ def build_status(
         orders.get("amount_mismatch", 0),
         stale,
         money,
+        reports=matched,
+    )
+
+
+def _reports_check(matched: ReportsStatus, settings: ReportSettings, now: datetime) -> HealthCheck:
+    """Yellow while a discrepancy is older than `discrepancy_age`; red past the threshold."""
+    threshold = settings.max_discrepancies
+    if matched.discrepancies > threshold:
+        return HealthCheck("reports", Health.RED, matched.discrepancies, threshold)
+    age = parse_duration(settings.discrepancy_age)
+    old = matched.oldest_since is not None and now - matched.oldest_since > age
+    return HealthCheck(
+        "reports", Health.YELLOW if old else Health.GREEN, matched.discrepancies, threshold
     )
 
 

@@ -203,6 +203,8 @@ COMMANDS = {
     "mp": ("mp", "help.mp"),
     "payments": ("payments", "help.payments"),
     "chargebacks": ("chargebacks", "help.chargebacks"),
+    "reports": ("reports", "help.reports"),
+    "money": ("money", "help.money"),
     "sandbox": ("sandbox", "help.sandbox"),
     "demo": ("demo", "help.demo"),
     "init": ("config", "help.init"),

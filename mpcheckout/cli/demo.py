@@ -69,6 +69,20 @@ def _render(report: DemoReport, t, database: str) -> None:
             for d in report.dead_letters
         ],
     )
-    output.show(orders, queue, letters)
+    output.show(orders, queue, letters, *_money(report, t))
     key = "demo.done_ok" if report.as_expected else "demo.done_wrong"
     output.notice(t(key, seconds=f"{report.seconds:.1f}", database=database))
+
+
+def _money(report: DemoReport, t) -> list:
+    """The money of the demo's orders, and the discrepancy it planted, explained."""
+    from .money import render_discrepancies, render_lines
+
+    if report.money is None:
+        return []
+    mine = set(report.expected)
+    report.money.lines = [line for line in report.money.lines if line.key in mine]
+    found = [d for d in report.money.discrepancies if d.order_id in mine]
+    explained = [t("demo.money_explained", order_id=d.order_id, expected=d.expected,
+                   found=d.found) for d in found if d.kind == "gross_mismatch"]  # fmt: skip
+    return [render_lines(report.money, t), render_discrepancies(found, t), *explained]

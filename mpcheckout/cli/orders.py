@@ -130,7 +130,28 @@ def _ledger_tables(detail: OrderDetail, t: Any) -> list[Any]:
             for c in detail.chargebacks
         ]
         tables.append(output.table(t("orders.chargebacks"), columns, cases))
+    if detail.report_rows:
+        tables.append(_report_rows_table(detail, t))
     return tables
+
+
+def _report_rows_table(detail: OrderDetail, t: Any) -> Any:
+    """The order's money lines as Mercado Pago's reports give them."""
+    columns = [t("reports.kind"), t("money.kind"), t("col.payment"), t("money.gross"),
+               t("money.fees"), t("money.net"), t("money.since")]  # fmt: skip
+    rows = [
+        (
+            t(f"reports.kind_{r.kind}"),
+            r.entry_type + (f" / {r.description}" if r.description else ""),
+            r.source_id,
+            output.money(r.gross, r.currency),
+            output.money(r.fee_total, r.currency),
+            output.money(r.net, r.currency),
+            output.when(r.row_date),
+        )
+        for r in detail.report_rows
+    ]
+    return output.table(t("orders.money_lines"), columns, rows)
 
 
 def _refunds_table(detail: OrderDetail, t: Any) -> Any:

@@ -32,7 +32,9 @@ def status(
 
     def current() -> StatusReport:
         settings = runtime.settings
-        return build_status(runtime.store, runtime.clock, settings.health, settings.reconcile)
+        return build_status(
+            runtime.store, runtime.clock, settings.health, settings.reconcile, settings.reports
+        )
 
     if watch and not json_output:
         _watch(current, t)

@@ -19,6 +19,7 @@ from .control import control_routes
 from .middleware import SandboxMiddleware
 from .orders import order_routes
 from .other_accounts import other_account_routes
+from .report_routes import report_routes
 from .web import error_response
 
 
@@ -45,6 +46,7 @@ def build_app(context: SandboxContext) -> ASGIApp:
             *control_routes(),
             *account_routes(),
             *order_routes(),
+            *report_routes(),
             *checkout_routes(),
             *other_account_routes(),
         ],

@@ -25,6 +25,7 @@ from .notifier import (
 from .orders_json import order_notification
 from .orders_state import OrdersBook, SandboxOrder
 from .render import merchant_order_status, site_of
+from .reports import ReportBook
 from .requestlog import RequestLog
 from .search import PaymentSearch
 from .state import Chargeback, MerchantOrder, Payment, SandboxState
@@ -58,6 +59,7 @@ class SandboxContext:
         self.account = SandboxAccount()
         # Tokens of other sellers (other_accounts.py): they see none of this seller's resources.
         self.other_accounts: dict[str, SandboxAccount] = {}
+        self.reports = ReportBook()
 
     def reset(self) -> None:
         """Back to a freshly started sandbox: no resources, outbox, request log, keys or faults;
@@ -74,6 +76,7 @@ class SandboxContext:
         self._next_notification_id = FIRST_NOTIFICATION_ID + self.id_offset
         self.account = SandboxAccount()
         self.other_accounts.clear()
+        self.reports = ReportBook()
 
     async def notify(
         self, payment: Payment, spec: NotifySpec, default_action: str

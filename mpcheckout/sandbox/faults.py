@@ -41,6 +41,9 @@ ENDPOINTS = (
     "orders.capture",
     "orders.cancel",
     "orders.refund",
+    "reports.create",
+    "reports.list",
+    "reports.download",
     "*",
 )
 DEFAULT_ERROR_STATUSES = (500, 502, 503)
@@ -56,6 +59,7 @@ class FaultKind(StrEnum):
     RATE_LIMIT = "rate_limit"
     ERROR = "error"
     MALFORMED = "malformed"
+    CUT = "cut"  # the full Content-Length announced, half the body sent, the connection closed
 
 
 # The keys that name each kind: a rule with `times` and one of these gets that kind at 1.0.
@@ -65,6 +69,7 @@ _KIND_KEYS = {
     FaultKind.RATE_LIMIT: ("rate_limit_rate", "retry_after"),
     FaultKind.ERROR: ("error_rate", "error_statuses"),
     FaultKind.MALFORMED: ("malformed_rate",),
+    FaultKind.CUT: ("cut_rate",),
 }
 ALLOWED_KEYS = frozenset(
     {"endpoint", "latency_ms", "times", "after", "seed", "after_write"}.union(*_KIND_KEYS.values())

@@ -42,6 +42,9 @@ _ENDPOINTS = (
     ("POST", re.compile(r"^/v1/orders/[^/]+/capture/?$"), "orders.capture"),
     ("POST", re.compile(r"^/v1/orders/[^/]+/cancel/?$"), "orders.cancel"),
     ("POST", re.compile(r"^/v1/orders/[^/]+/refund/?$"), "orders.refund"),
+    ("POST", re.compile(r"^/v1/account/[a-z]+_report/?$"), "reports.create"),
+    ("GET", re.compile(r"^/v1/account/[a-z]+_report/(list|search)/?$"), "reports.list"),
+    ("GET", re.compile(r"^/v1/account/[a-z]+_report/[^/]+$"), "reports.download"),
 )
 # How long a dropped connection waits for the client to notice before giving up on it.
 _DROP_GRACE_SECONDS = 5.0
@@ -136,6 +139,8 @@ class SandboxMiddleware:
             await self._authorized(scope, receive, _truncating(send))
         elif kind is FaultKind.MALFORMED:
             await _send_json(send, 200, b'{"')
+        elif kind is FaultKind.CUT:
+            await self._authorized(scope, receive, _cutting(send))
         else:
             await self._authorized(scope, receive, send)
 
@@ -229,6 +234,32 @@ def _truncating(send: Send) -> Send:
             await _send_json(send, 200, body[: len(body) // 2] if len(body) > 4 else b'{"')
 
     return send_truncated
+
+
+def _cutting(send: Send) -> Send:
+    """Announce the whole answer, send half of its body, then drop the connection: a download
+    interrupted half-way, which a client sees only by counting bytes."""
+    start: dict[str, Any] = {}
+    captured: dict[str, Any] = {"body": b""}
+
+    async def send_cut(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+            return
+        captured["body"] += message.get("body", b"")
+        if message.get("more_body", False):
+            return
+        body = captured["body"]
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({**start, "headers": headers})
+        await send(
+            {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
+        )
+        if not close_connection():
+            raise ConnectionAbortedError("no connection to cut")
+
+    return send_cut
 
 
 class _BufferedReceive:

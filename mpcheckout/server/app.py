@@ -21,7 +21,7 @@ from ..errors import AppError, NotFoundError, StorageError, UsageError, error_do
 from ..ingest import count_rejection
 from ..processor import build_processor
 from ..runtime import worker_id
-from . import checkout, metrics, monitoring, openapi, receiver, ui
+from . import checkout, metrics, monitoring, openapi, receiver, reports, ui
 from .context import ServeOptions, ServerContext
 from .responses import error_response
 from .security import SecurityHeaders
@@ -35,6 +35,7 @@ CLIENT_DISCONNECTED = "client_disconnected"
 def build_app(ctx: ServerContext) -> Starlette:
     routes = [
         Route("/webhooks/mercadopago", receiver.receive_webhook, methods=WEBHOOK_METHODS),
+        Route("/webhooks/mercadopago/reports", reports.receive_report, methods=["POST"]),
         Route("/api/checkout/webhook", receiver.receive_webhook, methods=WEBHOOK_METHODS),
         Route("/api/checkout/create-preference", checkout.create_preference, methods=["POST"]),
         Route("/api/webhooks/status", monitoring.status, methods=["GET"]),

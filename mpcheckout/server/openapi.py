@@ -87,6 +87,31 @@ def _webhook_operation(method: str) -> dict[str, Any]:
     return operation
 
 
+def _report_operation() -> dict[str, Any]:
+    """Mercado Pago's report-ready notification (research mp-wave2 §4.7): bcrypt-signed."""
+    accepted = _object({"transaction_id": {"type": "string"}, "accepted": {"type": "boolean"}})
+    notification = _object(
+        {
+            "transaction_id": {"type": "string"},
+            "generation_date": {"type": "string"},
+            "signature": {"type": "string"},
+        }
+    )
+    return {
+        "summary": "Receive a report-ready notification; its CSV is imported once per "
+        "transaction_id after the answer",
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": notification}},
+        },
+        "responses": {
+            "200": _json(accepted, "The panel's test, acknowledged"),
+            "202": _json(accepted, "Verified; the report is imported after this answer"),
+            **_errors(400, 401, 413, 429, 503),
+        },
+    }
+
+
 def _monitoring(summary: str, method: str, body: dict[str, Any]) -> dict[str, Any]:
     statuses = (401, 404, 409, 502, 500, 503) if method == "post" else (401, 404, 503)
     return {
@@ -185,6 +210,7 @@ def document() -> dict[str, Any]:
         "paths": {
             "/webhooks/mercadopago": webhook,
             "/api/checkout/webhook": webhook,
+            "/webhooks/mercadopago/reports": {"post": _report_operation()},
             "/api/checkout/create-preference": {
                 "post": {
                     "summary": "Create a pending order and a Checkout Pro preference",

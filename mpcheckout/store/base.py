@@ -5,7 +5,7 @@ there is nothing. Timestamps in and out are timezone-aware UTC datetimes; money 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -28,6 +28,14 @@ from ..models import (
     ReconcileRun,
 )
 from ..payments import Decision
+from ..reports.records import (
+    PaidOrder,
+    ReportFileRecord,
+    ReportImportCounts,
+    ReportNotificationRecord,
+    StoredReportRow,
+)
+from ..reports.rows import ReportRow
 
 # Every table of the schema, in copy order, with how one of its rows is told apart (what
 # `db copy --force` and the PostgreSQL import match on).
@@ -45,6 +53,9 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "refunds": ("id",),
     "chargebacks": ("id",),
     "mp_actions": ("idempotency_key",),
+    "report_files": ("sha256",),
+    "report_rows": ("row_key",),
+    "report_notifications": ("transaction_id",),
 }
 TABLES = tuple(PRIMARY_KEYS)
 HOURLY_LATENCY_SAMPLE = 200  # completions per hour whose latency the status page averages
@@ -464,6 +475,47 @@ class Store(Protocol):
 
     def note_action_attempt(self, key: str, error: str | None, now: datetime) -> None:
         """Keep why a write's answer never came; the write stays open."""
+
+    # -- settlement and release reports (issue 16) --------------------------------------------
+    def import_report(
+        self, file: ReportFileRecord, rows: Iterable[ReportRow], now: datetime
+    ) -> ReportImportCounts:
+        """Insert every row of one report file not stored yet (by row_key), and the file's
+        record (once per sha256; a file seen before keeps its first record). Atomic: `rows` is
+        consumed inside one transaction, so an exception it raises half-way (a bad amount on
+        line 900,000) leaves nothing of the file behind. Returns rows read, added, flagged."""
+
+    def report_file(self, sha256: str) -> ReportFileRecord | None:
+        """An imported file by its hash, or None."""
+
+    def list_report_files(self, limit: int) -> list[ReportFileRecord]:
+        """Imported files, newest first. Empty list when none."""
+
+    def report_rows_between(self, since: datetime, until: datetime) -> list[StoredReportRow]:
+        """Rows of either report dated (row_date) in [since, until), oldest first."""
+
+    def report_rows_for_payments(self, payment_ids: Sequence[str]) -> list[StoredReportRow]:
+        """Rows whose SOURCE_ID is one of these ids, any date, oldest first."""
+
+    def paid_orders(self, since: datetime, until: datetime) -> list[PaidOrder]:
+        """Orders with a payment whose paid_at is in [since, until), oldest first."""
+
+    def seen_payments(self, payment_ids: Sequence[str]) -> dict[str, str | None]:
+        """Of these payment ids, those mpcheckout ever recorded (a payment log, or an order's
+        payment), each with the order it belongs to (None when unknown)."""
+
+    def refunds_for_payments(self, payment_ids: Sequence[str]) -> list[LedgerRefund]:
+        """The ledger's refunds of these payments, oldest first."""
+
+    def chargebacks_for_payments(self, payment_ids: Sequence[str]) -> list[LedgerChargeback]:
+        """The ledger's chargebacks of these payments, newest first."""
+
+    def report_notification(self, transaction_id: str) -> ReportNotificationRecord | None:
+        """A report-ready notification already handled, or None."""
+
+    def record_report_notification(self, record: ReportNotificationRecord) -> bool:
+        """Record a handled notification; False (and nothing changed) when its transaction id
+        was recorded before."""
 
     # -- doctor ------------------------------------------------------------------------------
     def event_origins(self, since: datetime, limit: int) -> EventOrigins:

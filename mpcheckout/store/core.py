@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import socket
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -32,6 +32,13 @@ from ..models import (
     ReconcileRun,
 )
 from ..payments import BatchDecision, chargeback_outcome, decide_batch
+from ..reports.records import (
+    PaidOrder,
+    ReportFileRecord,
+    ReportNotificationRecord,
+    StoredReportRow,
+)
+from ..reports.rows import ReportRow
 from .base import (
     TABLES,
     ApplyCounts,
@@ -56,6 +63,9 @@ from .rows import (
     QUEUE,
     RECONCILE_RUNS,
     REFUNDS,
+    REPORT_FILES,
+    REPORT_NOTIFICATIONS,
+    REPORT_ROWS,
     Encoder,
     Readers,
     Row,
@@ -63,6 +73,7 @@ from .rows import (
     chargeback_values,
     reconcile_run_values,
     refund_values,
+    report_file_values,
 )
 
 LATENCY_SAMPLE = 10_000  # latest processing latencies `status` reads
@@ -204,6 +215,52 @@ def payments_by_source(outcomes: Sequence[EventOutcome]) -> dict[str, list[Payme
         if outcome.kind == "completed" and outcome.payments:
             grouped.setdefault(outcome.source, []).extend(outcome.payments)
     return grouped
+
+
+# Report rows and files: a row once per identity, a file once per hash (see store/base.py).
+INSERT_REPORT_ROW_SQL = (
+    f"INSERT INTO report_rows ({REPORT_ROWS.sql}) "
+    f"VALUES ({', '.join('?' * len(REPORT_ROWS.names))}) ON CONFLICT (row_key) DO NOTHING"
+)
+INSERT_REPORT_FILE_SQL = (
+    f"INSERT INTO report_files ({REPORT_FILES.sql}) "
+    f"VALUES ({', '.join('?' * len(REPORT_FILES.names))}) ON CONFLICT (sha256) DO NOTHING"
+)
+CHUNK = 500  # ids per `IN (...)`: far below either backend's limit on parameters
+
+
+def chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), CHUNK):
+        yield unique[start : start + CHUNK]
+
+
+class RowTally:
+    """Counts the rows of a file as they stream into the store, and the flagged ones."""
+
+    def __init__(self, rows: Iterable[ReportRow]) -> None:
+        self._rows = rows
+        self.read = 0
+        self.flagged = 0
+
+    def __iter__(self) -> Iterator[ReportRow]:
+        for row in self._rows:
+            self.read += 1
+            if row.flags:
+                self.flagged += 1
+            yield row
+
+
+def file_row(record: ReportFileRecord, tally: RowTally, added: int, encode: Encoder) -> Row:
+    counted = ReportFileRecord(
+        **{
+            **{name: getattr(record, name) for name in REPORT_FILES.names},
+            "rows_read": tally.read,
+            "rows_added": added,
+            "rows_flagged": tally.flagged,
+        }
+    )
+    return report_file_values(counted, encode)
 
 
 class Batch(Protocol):
@@ -713,3 +770,104 @@ class StoreCore:
             self.encode.time(now),
             key,
         )
+
+    # -- settlement and release reports --------------------------------------------------------
+    def report_file(self, sha256: str) -> ReportFileRecord | None:
+        sql = f"SELECT {REPORT_FILES.sql} FROM report_files WHERE sha256 = ?"
+        return self._first(self.records.report_file, sql, sha256)
+
+    def list_report_files(self, limit: int) -> list[ReportFileRecord]:
+        sql = (
+            f"SELECT {REPORT_FILES.sql} FROM report_files ORDER BY imported_at DESC, sha256 LIMIT ?"
+        )
+        return [self.records.report_file(row) for row in self._rows(sql, limit)]
+
+    def report_rows_between(self, since: datetime, until: datetime) -> list[StoredReportRow]:
+        sql = (
+            f"SELECT {REPORT_ROWS.sql} FROM report_rows WHERE row_date >= ? AND row_date < ? "
+            "ORDER BY row_date, row_key"
+        )
+        rows = self._rows(sql, self.encode.time(since), self.encode.time(until))
+        return [self.records.report_row(row) for row in rows]
+
+    def report_rows_for_payments(self, payment_ids: Sequence[str]) -> list[StoredReportRow]:
+        found: list[StoredReportRow] = []
+        for part in chunks(payment_ids):
+            sql = (
+                f"SELECT {REPORT_ROWS.sql} FROM report_rows "
+                f"WHERE source_id IN ({', '.join('?' * len(part))})"
+            )
+            found.extend(self.records.report_row(row) for row in self._rows(sql, *part))
+        return sorted(found, key=lambda row: (row.row_date is None, row.row_date, row.row_key))
+
+    def paid_orders(self, since: datetime, until: datetime) -> list[PaidOrder]:
+        rows = self._rows(
+            "SELECT id, payment_id, amount, currency, status, paid_at FROM orders "
+            "WHERE paid_at >= ? AND paid_at < ? AND payment_id IS NOT NULL ORDER BY paid_at, id",
+            self.encode.time(since),
+            self.encode.time(until),
+        )
+        money, time = self.records.decode.money, self.records.decode.time
+        found = []
+        for order_id, payment_id, amount, currency, status, paid_at in rows:
+            moment = time(paid_at)
+            assert moment is not None  # selected by paid_at >= ?
+            found.append(PaidOrder(order_id, payment_id, money(amount), currency, status, moment))
+        return found
+
+    def seen_payments(self, payment_ids: Sequence[str]) -> dict[str, str | None]:
+        seen: dict[str, str | None] = {}
+        for part in chunks(payment_ids):
+            marks = ", ".join("?" * len(part))
+            for payment_id, order_id in self._rows(
+                f"SELECT payment_id, id FROM orders WHERE payment_id IN ({marks})", *part
+            ):
+                seen[payment_id] = order_id
+            for payment_id, reference in self._rows(
+                "SELECT DISTINCT payment_id, external_reference FROM payment_logs "
+                f"WHERE payment_id IN ({marks})",
+                *part,
+            ):
+                if seen.get(payment_id) is None:
+                    seen[payment_id] = reference or f"mp-{payment_id}"
+        return seen
+
+    def refunds_for_payments(self, payment_ids: Sequence[str]) -> list[LedgerRefund]:
+        found: list[LedgerRefund] = []
+        for part in chunks(payment_ids):
+            sql = (
+                f"SELECT {REFUNDS.sql} FROM refunds "
+                f"WHERE payment_id IN ({', '.join('?' * len(part))})"
+            )
+            found.extend(self.records.refund(row) for row in self._rows(sql, *part))
+        return sorted(found, key=lambda r: (r.date_created is None, r.date_created, r.id))
+
+    def chargebacks_for_payments(self, payment_ids: Sequence[str]) -> list[LedgerChargeback]:
+        found: list[LedgerChargeback] = []
+        for part in chunks(payment_ids):
+            sql = (
+                f"SELECT {CHARGEBACKS.sql} FROM chargebacks "
+                f"WHERE payment_id IN ({', '.join('?' * len(part))})"
+            )
+            found.extend(self.records.chargeback(row) for row in self._rows(sql, *part))
+        return sorted(found, key=lambda c: (c.first_seen_at, c.id), reverse=True)
+
+    def report_notification(self, transaction_id: str) -> ReportNotificationRecord | None:
+        sql = (
+            f"SELECT {REPORT_NOTIFICATIONS.sql} FROM report_notifications WHERE transaction_id = ?"
+        )
+        return self._first(self.records.report_notification, sql, transaction_id)
+
+    def record_report_notification(self, record: ReportNotificationRecord) -> bool:
+        added = self._change(
+            f"INSERT INTO report_notifications ({REPORT_NOTIFICATIONS.sql}) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (transaction_id) DO NOTHING "
+            "RETURNING transaction_id",
+            record.transaction_id,
+            record.report_type,
+            record.status,
+            record.files,
+            record.rows_added,
+            self.encode.time(record.received_at),
+        )
+        return len(added) == 1

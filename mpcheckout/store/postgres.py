@@ -11,6 +11,7 @@ are sqlite.py's. Where one server and many workers need more than SQLite's singl
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import re
 import threading
@@ -32,6 +33,8 @@ from ..errors import ConfigurationError, StorageBusyError, StorageError, Validat
 from ..models import ClaimedEvent, InvalidInput, Notification, Order, QueueEvent
 from ..notifications import COALESCE_KEY_PREFIX
 from ..payments import BatchDecision
+from ..reports.records import ReportFileRecord, ReportImportCounts
+from ..reports.rows import ReportRow
 from .base import (
     PRIMARY_KEYS,
     TABLES,
@@ -46,9 +49,13 @@ from .base import (
     first_of_each,
 )
 from .core import (
+    INSERT_REPORT_FILE_SQL,
+    INSERT_REPORT_ROW_SQL,
     Batch,
+    RowTally,
     StoreCore,
     checked_version,
+    file_row,
     invalid_key,
     known_table,
     lock_free,
@@ -67,10 +74,12 @@ from .rows import (
     Row,
     order_values,
     payment_log_values,
+    report_row_encoder,
     unchanged,
 )
 
 DIALECT = "postgres"
+_REPORT_BATCH = 5000  # report rows per executemany: the file streams, memory stays flat
 CONNECT_TIMEOUT_SECONDS = 10
 POOL_WAIT_SECONDS = 30.0
 # Set on every pooled session (SET, not startup options, which PgBouncer refuses). UTC, so that
@@ -570,6 +579,24 @@ class PostgresStore(StoreCore):
                 )
             )
         return rate_decision(window_start, count, limit, window_seconds)
+
+    # -- reports -----------------------------------------------------------------------------
+    def import_report(
+        self, file: ReportFileRecord, rows: Iterable[ReportRow], now: datetime
+    ) -> ReportImportCounts:
+        tally, values = RowTally(rows), report_row_encoder(file.sha256, _ENCODER)
+        added = 0
+        with self._write() as conn:
+            known = conn.execute("SELECT 1 FROM report_files WHERE sha256 = %s", (file.sha256,))
+            file_known = known.fetchone() is not None
+            cursor = conn.cursor()
+            sql = _native(INSERT_REPORT_ROW_SQL)
+            encoded = map(values, tally)
+            while batch := list(itertools.islice(encoded, _REPORT_BATCH)):
+                cursor.executemany(sql, batch)
+                added += max(cursor.rowcount, 0)
+            conn.execute(_native(INSERT_REPORT_FILE_SQL), file_row(file, tally, added, _ENCODER))
+        return ReportImportCounts(tally.read, added, tally.flagged, file_known)
 
     # -- copy --------------------------------------------------------------------------------
     def export_rows(self, table: str, batch_size: int) -> Iterator[list[dict[str, Any]]]:

@@ -30,6 +30,8 @@ from ..models import (
     Refund,
 )
 from ..payments import payment_state_key
+from ..reports.records import ReportFileRecord, ReportNotificationRecord, StoredReportRow
+from ..reports.rows import ReportRow
 
 R = TypeVar("R")
 # How a stored value is decoded: a time, money, a flag, a JSON object or list (empty when
@@ -244,6 +246,68 @@ ACTION_PLANS = Columns(
     kinds={"requested_amount": "money", "amount": "money", "body": "json"},
     fields={"requested_amount": "amount", "amount": "effective_amount", "idempotency_key": "key"},
 )
+REPORT_FILES = Columns(
+    names=(
+        "sha256",
+        "kind",
+        "name",
+        "source",
+        "imported_at",
+        "begin_date",
+        "end_date",
+        "transaction_id",
+        "rows_read",
+        "rows_added",
+        "rows_flagged",
+    ),
+    record=ReportFileRecord,
+    kinds={"imported_at": "time", "begin_date": "time", "end_date": "time"},
+)
+REPORT_ROWS = Columns(
+    names=(
+        "row_key",
+        "kind",
+        "source_id",
+        "external_reference",
+        "entry_type",
+        "description",
+        "gross",
+        "fee_total",
+        "mp_fee",
+        "financing_fee",
+        "shipping_fee",
+        "taxes",
+        "coupon",
+        "net",
+        "currency",
+        "row_date",
+        "settlement_date",
+        "release_date",
+        "payout_id",
+        "payment_method",
+        "summary",
+        "flags",
+        "file_sha256",
+        "line",
+    ),
+    record=StoredReportRow,
+    kinds={
+        **dict.fromkeys(
+            ("gross", "fee_total", "mp_fee", "financing_fee", "shipping_fee", "taxes"), "money"
+        ),
+        "coupon": "money",
+        "net": "money",
+        "row_date": "time",
+        "settlement_date": "time",
+        "release_date": "time",
+        "summary": "flag",
+    },
+)
+REPORT_NOTIFICATIONS = Columns(
+    names=("transaction_id", "report_type", "status", "files", "rows_added", "received_at"),
+    record=ReportNotificationRecord,
+    kinds={"received_at": "time"},
+)
 # What a payment state writes to payment_logs (the id is the table's own).
 PAYMENT_LOG_WRITE = (*PAYMENT_LOGS.names[1:], "state_key")
 
@@ -439,6 +503,41 @@ def action_values(plan: ActionPlan, now: datetime, encode: Encoder) -> Row:
     )
 
 
+def report_row_encoder(file_sha256: str, encode: Encoder) -> Callable[[ReportRow], Row]:
+    """A function from a parsed row to its REPORT_ROWS values. Built once per file: it runs a
+    million times for a big report, so the per-row work is a tuple and a few conversions."""
+    money, time, flag = encode.money, encode.time, encode.flag
+
+    def values(r: ReportRow) -> Row:
+        return (
+            r.row_key, r.kind, r.source_id, r.external_reference or None, r.entry_type,
+            r.description or None, money(r.gross), money(r.fee_total), money(r.mp_fee),
+            money(r.financing_fee), money(r.shipping_fee), money(r.taxes), money(r.coupon),
+            money(r.net), r.currency or None, time(r.date), time(r.settlement_date),
+            time(r.release_date), r.payout_id or None, r.payment_method or None,
+            flag(r.summary), ",".join(r.flags) if r.flags else None, file_sha256, r.line,
+        )  # fmt: skip
+
+    return values
+
+
+def report_file_values(record: ReportFileRecord, encode: Encoder) -> Row:
+    """A file's row in REPORT_FILES order."""
+    return (
+        record.sha256,
+        record.kind,
+        record.name,
+        record.source,
+        encode.time(record.imported_at),
+        encode.time(record.begin_date),
+        encode.time(record.end_date),
+        record.transaction_id,
+        record.rows_read,
+        record.rows_added,
+        record.rows_flagged,
+    )
+
+
 def reconcile_run_values(run: ReconcileRun, encode: Encoder) -> tuple[Any, ...]:
     """A reconcile run's values in RECONCILE_RUNS order, without the id."""
     return (
@@ -469,3 +568,6 @@ class Readers:
         self.refund = reader(REFUNDS, decode)
         self.chargeback = reader(CHARGEBACKS, decode)
         self.action_plan = reader(ACTION_PLANS, decode)
+        self.report_file = reader(REPORT_FILES, decode)
+        self.report_row = reader(REPORT_ROWS, decode)
+        self.report_notification = reader(REPORT_NOTIFICATIONS, decode)

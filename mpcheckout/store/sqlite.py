@@ -16,6 +16,8 @@ from ..errors import StorageBusyError, StorageError, ValidationError
 from ..models import ClaimedEvent, InvalidInput, Notification, Order, QueueEvent
 from ..notifications import COALESCE_KEY_PREFIX
 from ..payments import BatchDecision
+from ..reports.records import ReportFileRecord, ReportImportCounts
+from ..reports.rows import ReportRow
 from .base import (
     HOURLY_LATENCY_SAMPLE,
     TABLES,
@@ -30,9 +32,13 @@ from .base import (
     first_of_each,
 )
 from .core import (
+    INSERT_REPORT_FILE_SQL,
+    INSERT_REPORT_ROW_SQL,
     Batch,
+    RowTally,
     StoreCore,
     checked_version,
+    file_row,
     invalid_key,
     known_table,
     lock_free,
@@ -51,6 +57,7 @@ from .rows import (
     Row,
     order_values,
     payment_log_values,
+    report_row_encoder,
 )
 
 DIALECT = "sqlite"
@@ -539,6 +546,22 @@ class SqliteStore(StoreCore):
         sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         with self._write() as conn:
             conn.executemany(sql, [[neutral(row[name]) for name in names] for row in rows])
+
+    # -- reports -----------------------------------------------------------------------------
+    def import_report(
+        self, file: ReportFileRecord, rows: Iterable[ReportRow], now: datetime
+    ) -> ReportImportCounts:
+        tally, values = RowTally(rows), report_row_encoder(file.sha256, TEXT_ENCODER)
+        with self._write() as conn:
+            known = conn.execute("SELECT 1 FROM report_files WHERE sha256 = ?", (file.sha256,))
+            file_known = known.fetchone() is not None
+            before = conn.total_changes
+            # One executemany fed by the parser's generator: nothing of the file is held in
+            # memory, and the transaction is committed only once the last row was read.
+            conn.executemany(INSERT_REPORT_ROW_SQL, map(values, tally))
+            added = conn.total_changes - before
+            conn.execute(INSERT_REPORT_FILE_SQL, file_row(file, tally, added, TEXT_ENCODER))
+        return ReportImportCounts(tally.read, added, tally.flagged, file_known)
 
     # -- doctor ------------------------------------------------------------------------------
     def diagnose(self) -> StoreDiagnosis:

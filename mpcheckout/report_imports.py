@@ -1,0 +1,135 @@
+"""Importing settlement and release reports into the store: the files a person downloaded from
+Mercado Pago's panel (`reports import`), the files `reports fetch` and the report webhook
+download. Each file is one transaction: a file that fails half-way leaves nothing, and a file
+(or an overlapping one) imported again adds nothing (rows are stored once by their identity)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from .clock import Clock
+from .errors import NotFoundError
+from .reports.parse import ReportReader, file_sha256, open_report
+from .reports.records import ReportFileRecord, ReportSource
+from .reports.rows import ReportRow
+from .store.base import Store
+
+PROGRESS_EVERY = 10_000  # rows between two progress callbacks
+# Called with the bytes read since the last call, as a file streams in.
+Progress = Callable[[int], None]
+
+
+@dataclass(slots=True, frozen=True)
+class ImportedFile:
+    name: str
+    kind: str
+    sha256: str
+    rows_read: int
+    rows_added: int
+    rows_flagged: int
+    already_imported: bool  # these very bytes were imported before
+
+
+@dataclass(slots=True, frozen=True)
+class ImportResult:
+    files: list[ImportedFile]
+
+    @property
+    def rows_added(self) -> int:
+        return sum(item.rows_added for item in self.files)
+
+
+@dataclass(slots=True, frozen=True)
+class FileOrigin:
+    """Where a file came from, as its record keeps it."""
+
+    source: ReportSource = "file"
+    begin: datetime | None = None
+    end: datetime | None = None
+    transaction_id: str | None = None
+
+
+def import_report_files(
+    store: Store,
+    clock: Clock,
+    paths: Sequence[Path],
+    *,
+    separator: str | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import each file in turn. Every header is judged first, so a file that is not a report
+    stops the command (ReportFormatError, exit 65) before any file is imported."""
+    for path in paths:
+        _check_header(path, separator)
+    return ImportResult(
+        [import_report_file(store, clock, p, separator=separator, progress=progress) for p in paths]
+    )
+
+
+def import_report_file(
+    store: Store,
+    clock: Clock,
+    path: Path,
+    *,
+    separator: str | None = None,
+    origin: FileOrigin | None = None,
+    progress: Progress | None = None,
+) -> ImportedFile:
+    origin = origin or FileOrigin()
+    digest = file_sha256(_existing(path))
+    with path.open("rb") as stream:
+        reader = open_report(stream, name=path.name, separator=separator or None)
+        record = ReportFileRecord(
+            digest,
+            reader.kind,
+            path.name,
+            origin.source,
+            clock.now(),
+            origin.begin,
+            origin.end,
+            origin.transaction_id,
+        )
+        rows = _reporting(reader, stream, path, progress) if progress else iter(reader)
+        counts = store.import_report(record, rows, clock.now())
+    return ImportedFile(
+        path.name,
+        reader.kind,
+        digest,
+        counts.rows_read,
+        counts.rows_added,
+        counts.rows_flagged,
+        counts.file_known,
+    )
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise NotFoundError("error.input_missing", path=str(path))
+    return path
+
+
+def _check_header(path: Path, separator: str | None) -> None:
+    with _existing(path).open("rb") as stream:
+        open_report(stream, name=path.name, separator=separator or None)
+
+
+def _reporting(
+    reader: ReportReader, stream: BinaryIO, path: Path, progress: Progress
+) -> Iterator[ReportRow]:
+    size, told = path.stat().st_size, 0
+    for count, row in enumerate(reader, start=1):
+        if count % PROGRESS_EVERY == 0:
+            position = min(stream.tell(), size)
+            progress(position - told)
+            told = position
+        yield row
+    progress(size - told)
+
+
+def total_bytes(paths: Sequence[Path]) -> int:
+    """What a progress bar over these files counts up to."""
+    return sum(path.stat().st_size for path in paths if path.is_file())

@@ -1,0 +1,85 @@
+"""`reports import` and `money` as a user types them, on a real SQLite file: Mercado Pago's own
+samples land with their amounts, a second import adds nothing, a file that is not a report
+exits 65 with nothing imported, and `money --json` keeps its keys."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+
+from tests.store.test_reports_contract import FIXTURES
+
+
+def copy_samples(workdir):
+    for name in ("settlement-report-doc-sample.csv", "release-report-doc-sample.csv"):
+        shutil.copy(FIXTURES / name, workdir / name)
+    return ["settlement-report-doc-sample.csv", "release-report-doc-sample.csv"]
+
+
+def rows_in(workdir) -> int:
+    with sqlite3.connect(workdir / "mpcheckout.db") as conn:
+        return conn.execute("SELECT count(*) FROM report_rows").fetchone()[0]
+
+
+def test_both_samples_import_once(cli, workdir):
+    files = copy_samples(workdir)
+    result, document = cli.json("reports", "import", *files)
+    assert result.exit_code == 0
+    assert [(f["kind"], f["rows_read"], f["rows_added"], f["rows_flagged"]) for f in
+            document["files"]] == [("settlement", 3, 3, 0), ("release", 4, 4, 0)]  # fmt: skip
+    again, document = cli.json("reports", "import", *files)
+    assert again.exit_code == 0 and document["rows_added"] == 0
+    assert all(f["already_imported"] for f in document["files"])
+    assert rows_in(workdir) == 7
+    table = cli("reports", "import", files[0])
+    assert "settlement-report-doc-sample.csv (imported before)" in table.stdout
+
+
+def test_a_file_that_is_not_a_report_exits_65_and_imports_nothing(cli, workdir):
+    files = copy_samples(workdir)
+    (workdir / "orders.csv").write_text("id,amount\n1,10.00\n")
+    result = cli("reports", "import", files[0], "orders.csv")
+    assert result.exit_code == 65
+    assert "not a Mercado Pago settlement or release report" in result.stderr
+    assert rows_in(workdir) == 0
+
+
+def test_money_json_shows_the_settled_days(cli, workdir):
+    files = copy_samples(workdir)
+    cli("reports", "import", *files)
+    result, document = cli.json("money", "--since", "2019-08-01T00:00:00Z")
+    assert result.exit_code == 0
+    assert set(document) == {
+        "since", "until", "by", "rows", "totals", "lines", "discrepancies", "discrepancy_counts",
+    }  # fmt: skip
+    (total,) = document["totals"]
+    assert (total["currency"], total["gross"], total["fees"], total["net"]) == (
+        "BRL",
+        "3387.00",
+        "-379.35",
+        "3007.65",
+    )
+    kinds = {d["kind"] for d in document["discrepancies"]}
+    assert kinds == {"unknown_payment"}  # the sample's payments were never seen here
+    _only, short = cli.json("money", "--since", "2019-08-01T00:00:00Z", "--discrepancies")
+    assert "lines" not in short and len(short["discrepancies"]) == 3
+
+
+def test_orders_show_lists_the_orders_report_rows(cli, workdir):
+    from datetime import UTC, datetime
+
+    from mpcheckout.store import open_store
+    from tests.store.helpers import RULES, payment
+
+    store = open_store(str(workdir / "mpcheckout.db"))
+    paid = payment("5067634447", "approved", datetime(2019, 8, 12, 2, 20, tzinfo=UTC),
+                   reference="2112818453", amount="79.00", currency="BRL")  # fmt: skip
+    store.apply_payments([paid], RULES, "webhook", datetime(2019, 8, 12, 3, 0, tzinfo=UTC))
+    store.close()
+    cli("reports", "import", *copy_samples(workdir))
+    _result, document = cli.json("orders", "show", "2112818453")
+    assert [(r["entry_type"], r["net"]) for r in document["report_rows"]] == [
+        ("SETTLEMENT", "70.15")
+    ]
+    shown = cli("orders", "show", "2112818453")
+    assert "Money in Mercado Pago's reports" in shown.stdout and "70.15 BRL" in shown.stdout
