@@ -98,7 +98,9 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(shop):
 
 def test_two_workers_on_one_file_never_claim_the_same_event(shop):
     ids = seed(shop, 400)
-    shop.fault(endpoint="payments.get", latency_ms=5)
+    # Long enough (400 x 20 ms / 8 fetchers = 1 s) that the second worker's start-up, slow on
+    # a loaded machine, is not over before the first one has drained everything.
+    shop.fault(endpoint="payments.get", latency_ms=20)
     first = worker(shop, "--concurrency", "8", "--batch-size", "10", "--json")
     second = worker(shop, "--concurrency", "8", "--batch-size", "10", "--json")
     summaries = []
