@@ -55,7 +55,7 @@ SETTLED = frozenset({"approved", "refunded", "charged_back", "in_mediation"})
 class Movement:
     """One money movement of the sandbox's world, before it is written as a report row."""
 
-    kind: str  # SETTLEMENT | REFUND | CHARGEBACK
+    kind: str  # SETTLEMENT | REFUND | CHARGEBACK | CHARGEBACK_CANCEL
     payment: Payment
     at: datetime
     gross: Decimal  # signed: a refund or chargeback is negative
@@ -120,6 +120,11 @@ class ReportBook:
             payment = state.payments[chargeback.payment_id]
             found.append(Movement("CHARGEBACK", payment, chargeback.date_created,
                                   -chargeback.amount, Decimal("0.00")))  # fmt: skip
+            if chargeback.coverage_applied:
+                # Decided for the shop: the money comes back, as its own row (the settlement
+                # report's `show_chargeback_cancel`), so the chargeback nets to zero.
+                found.append(Movement("CHARGEBACK_CANCEL", payment, chargeback.date_last_updated,
+                                      chargeback.amount, Decimal("0.00")))  # fmt: skip
         return sorted(found, key=lambda m: (m.at, m.payment.id, m.kind))
 
     def settlement_rows(
@@ -137,7 +142,7 @@ class ReportBook:
             "net": str(sum((m.net for m in rows), Decimal("0.00"))),
             "refunds": str(-sum((m.gross for m in rows if m.kind == "REFUND"), Decimal("0.00"))),
             "chargebacks": str(
-                -sum((m.gross for m in rows if m.kind == "CHARGEBACK"), Decimal("0.00"))
+                -sum((m.gross for m in rows if m.kind.startswith("CHARGEBACK")), Decimal("0.00"))
             ),
             "rows": str(len(rows)),
         }
