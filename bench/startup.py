@@ -5,6 +5,10 @@ the interpreter's own floor. Each repetition of a contender is the median of sev
 contenders alternate, so a burst of load elsewhere falls on all of them alike.
 
     python -m bench.startup [--quick] [--json FILE]    (same as python -m bench --only startup)
+
+To compare with other code in the same run, point BENCH_STARTUP_BEFORE at a folder that holds
+that code's `mpcheckout` package (e.g. `git archive <commit> mpcheckout | tar -x -C /tmp/before`):
+the three commands then also run with it first on PYTHONPATH, as "before: …".
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from bench.harness import BenchResult, Comparison, Contender, Sample, Scale, Tar
 from bench.payloads import write_jsonl
 
 NAME = "startup"
+BEFORE_VARIABLE = "BENCH_STARTUP_BEFORE"
 TITLE = "8. Start-up of short commands"
 EVENTS = 300
 RUNS_PER_REPETITION = 9
@@ -36,19 +41,27 @@ def run(scale: Scale) -> BenchResult:
         _build(store, Path(folder))
         environment = _clean_environment()
 
-        def timed(name: str, label: str, command: Sequence[str]) -> Contender:
-            return Contender(name, label, lambda _: _median_run(command, folder, environment, runs))
+        def timed(
+            name: str, label: str, command: Sequence[str], env: dict[str, str] = environment
+        ) -> Contender:
+            return Contender(name, label, lambda _: _median_run(command, folder, env, runs))
 
         mpcheckout = [sys.executable, "-m", "mpcheckout", "--db", str(store)]
+        commands = {
+            "help": ("mpcheckout --help", [*mpcheckout[:3], "--help"]),
+            "status": ("mpcheckout status --json", [*mpcheckout, "status", "--json"]),
+            "events": ("mpcheckout events list --json", [*mpcheckout, "events", "list", "--json"]),
+        }
         contenders = [
             timed("sqlite_utils", "sqlite-utils tables", _sqlite_utils(store)),
             timed("python", "python -c pass", [sys.executable, "-c", "pass"]),
-            timed("help", "mpcheckout --help", [*mpcheckout[:3], "--help"]),
-            timed("status", "mpcheckout status --json", [*mpcheckout, "status", "--json"]),
-            timed(
-                "events", "mpcheckout events list --json", [*mpcheckout, "events", "list", "--json"]
-            ),
         ]
+        contenders += [timed(name, label, command) for name, (label, command) in commands.items()]
+        before = os.environ.get(BEFORE_VARIABLE)
+        if before:
+            old = {**environment, "PYTHONPATH": before}
+            for name, (label, command) in commands.items():
+                contenders.append(timed(f"{name}_before", f"before: {label}", command, old))
         title = f"whole-process CPU time, {EVENTS} events, median of {runs} runs per repetition"
         comparison = compare(title, "ms CPU", contenders, scale, higher_is_better=False)
     return BenchResult(NAME, TITLE, [comparison], _targets(comparison), _NOTES)
