@@ -7,7 +7,7 @@ contenders alternate, so a burst of load elsewhere falls on all of them alike.
     python -m bench.startup [--quick] [--json FILE]    (same as python -m bench --only startup)
 
 To compare with other code in the same run, point BENCH_STARTUP_BEFORE at a folder that holds
-that code's `mpcheckout` package (e.g. `git archive <commit> mpcheckout | tar -x -C /tmp/before`):
+that code's `mpcheckout` package (e.g. `git archive <commit> mpcheckout | tar -x -C ../before`):
 the three commands then also run with it first on PYTHONPATH, as "before: …".
 """
 
