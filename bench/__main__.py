@@ -21,6 +21,7 @@ from bench import (
     claim_cost,
     enqueue,
     ingest,
+    orders,
     processor,
     report_parse,
     serve,
@@ -43,6 +44,7 @@ BENCHMARKS: dict[str, Callable[[Scale], BenchResult]] = {
     startup.NAME: startup.run,
     report_parse.NAME: report_parse.run,
     ui.NAME: ui.run,
+    orders.NAME: orders.run,
 }
 
 

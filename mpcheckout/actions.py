@@ -13,18 +13,32 @@ One path for every write (DESIGN.md, "Money"):
 The key follows Mercado Pago's own WooCommerce plugin (cart-woocommerce RefundHandler):
 sha256(payment | amount | order | refunded before) — the same refund asked twice yields the
 same key; two sequential partial refunds of the same amount yield different keys.
+
+Orders-API orders (`ORD…` ids) take the same path: GET /v1/orders/{id}, read as the payment
+state it is (order_payments.py), checked (refund only a processed order and at most what is
+left; cancel only a created or action_required one), keyed, stored, sent to
+`/v1/orders/{id}/refund` (no body: everything; a part: the transaction and a string amount) or
+`/cancel`, and re-fetched. Creating one (`checkout link --api orders`) is a stored write too.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
-from .errors import ActionRefusedError, AnswerLostError, ExternalServiceError, ValidationError
-from .models import ActionKind, ActionPlan, Payment, Refusal
+from .errors import (
+    ActionRefusedError,
+    AnswerLostError,
+    ExternalServiceError,
+    OrderAnswerLostError,
+    ValidationError,
+)
+from .models import ActionKind, ActionPlan, MpOrder, MpOrderRefund, Payment, Refusal
+from .order_payments import payment_for_mp_order
 from .payments import order_id_for
 from .processor import RULES
 from .store.base import Store
@@ -40,6 +54,9 @@ REFUND_WINDOW_DAYS_BY_CURRENCY = {"PEN": 90}
 CAPTURE_HOLD_DAYS = 7
 CAPTURE_HOLD_DAYS_BY_CURRENCY = {"BRL": 5, "PEN": 22, "ARS": 7, "MXN": 7}
 CANCELLABLE = frozenset({"pending", "in_process", "authorized"})
+ORDER_PREFIX = "ORD"  # Orders-API ids (research mp-wave2 §5.2); payments are digits
+ORDER_CANCELLABLE = frozenset({"created", "action_required"})
+ORDER_REFUNDABLE = frozenset({("processed", "accredited"), ("processed", "partially_refunded")})
 
 
 def cents(amount: Decimal) -> Decimal:
@@ -92,7 +109,8 @@ def refund_refusal(payment: Payment, amount: Decimal | None, now: datetime) -> R
     if bad_amount is not None:
         return bad_amount
     if amount is not None and amount > remaining:
-        return Refusal("action.refund_too_much", {"amount": amount, "remaining": remaining})
+        params = {"amount": cents(amount), "remaining": cents(remaining)}
+        return Refusal("action.refund_too_much", params)
     return None
 
 
@@ -111,7 +129,8 @@ def capture_refusal(payment: Payment, amount: Decimal | None) -> Refusal | None:
     if bad_amount is not None:
         return bad_amount
     if amount is not None and payment.amount is not None and amount > payment.amount:
-        return Refusal("action.capture_too_much", {"amount": amount, "authorized": payment.amount})
+        params = {"amount": cents(amount), "authorized": cents(payment.amount)}
+        return Refusal("action.capture_too_much", params)
     return None
 
 
@@ -178,6 +197,14 @@ class ActionGateway(Protocol):
 
     def update_payment(self, payment_id: str, body: dict[str, Any], key: str) -> Any: ...
 
+    def get_order(self, order_id: str) -> MpOrder: ...
+
+    def refund_order(
+        self, order_id: str, body: dict[str, Any] | None, idempotency_key: str
+    ) -> tuple[MpOrderRefund, ...]: ...
+
+    def cancel_order(self, order_id: str, idempotency_key: str) -> MpOrder: ...
+
 
 @dataclass(slots=True, frozen=True)
 class ActionRequest:
@@ -211,6 +238,8 @@ def prepare_action(
     """GET the payment, then either the open write of the same request (its key is reused
     as stored) or a new plan, refused here — raising ActionRefusedError, nothing written —
     when Mercado Pago would refuse it."""
+    if is_mp_order(request.payment_id):
+        return _prepare_order_action(store, gateway, request)
     payment = gateway.get_payment(request.payment_id)
     order_id = order_id_for(payment)
     stored = store.find_open_action(request.kind, payment.id, request.amount)
@@ -220,6 +249,25 @@ def prepare_action(
     if refusal is not None:
         raise ActionRefusedError(refusal.message_key, **refusal.params)
     return PreparedAction(_plan(request, payment, order_id, now), payment, resend=False)
+
+
+def is_mp_order(resource_id: str) -> bool:
+    return resource_id.startswith(ORDER_PREFIX)
+
+
+def _prepare_order_action(
+    store: Store, gateway: ActionGateway, request: ActionRequest
+) -> PreparedAction:
+    order = gateway.get_order(request.payment_id)
+    payment = payment_for_mp_order(order)
+    stored = store.find_open_action(request.kind, order.id, request.amount)
+    if stored is not None:
+        return PreparedAction(stored, payment, resend=True)
+    refusal = order_refusal(request, order)
+    if refusal is not None:
+        raise ActionRefusedError(refusal.message_key, **refusal.params)
+    plan = plan_order_action(request, order, order_id_for(payment))
+    return PreparedAction(plan, payment, resend=False)
 
 
 def execute_action(
@@ -233,7 +281,7 @@ def execute_action(
         store.finish_action(plan.key, status, result_id, _describe(failure), now)
     else:
         store.note_action_attempt(plan.key, _describe(failure), now)
-    fresh = gateway.get_payment(plan.payment_id)
+    fresh = _refetch(gateway, plan.payment_id)
     applied = store.apply_payments([fresh], RULES, "action", now)
     if failure is not None and answered:
         raise failure
@@ -249,6 +297,8 @@ def _send(gateway: ActionGateway, plan: ActionPlan) -> tuple[bool, str | None, E
     """(answered, result id, error). A timeout or a dropped connection is not an answer: the
     write may have happened, so the action stays open for the same key to be resent."""
     try:
+        if is_mp_order(plan.payment_id):
+            return True, _send_order_write(gateway, plan), None
         if plan.kind == "refund":
             refund = gateway.refund_payment(plan.payment_id, plan.body, plan.key)
             return True, getattr(refund, "id", None), None
@@ -258,6 +308,104 @@ def _send(gateway: ActionGateway, plan: ActionPlan) -> tuple[bool, str | None, E
         if exc.status is None or exc.transient:
             return False, None, exc
         return True, None, exc
+
+
+def _refetch(gateway: ActionGateway, resource_id: str) -> Payment:
+    if is_mp_order(resource_id):
+        return payment_for_mp_order(gateway.get_order(resource_id))
+    return gateway.get_payment(resource_id)
+
+
+def _send_order_write(gateway: ActionGateway, plan: ActionPlan) -> str | None:
+    if plan.kind == "refund":
+        made = gateway.refund_order(plan.payment_id, plan.body, plan.key)
+        return made[0].id if made else None
+    return gateway.cancel_order(plan.payment_id, plan.key).id
+
+
+# -- Orders-API orders --------------------------------------------------------------------------
+
+
+def order_refusal(request: ActionRequest, order: MpOrder) -> Refusal | None:
+    """What Mercado Pago would refuse of an order (research mp-wave2 §5.2, the Orders pages):
+    a refund of an order not processed or already refunded, more than is left, or a cancel
+    of an order past created/action_required. Capture is not offered for orders."""
+    state = f"{order.status}/{order.status_detail}" if order.status_detail else order.status
+    if request.kind == "capture":
+        return Refusal("action.orders_no_capture", {"status": state})
+    if request.kind == "cancel":
+        if order.status in ORDER_CANCELLABLE:
+            return None
+        key = (
+            "action.cancel_use_refund"
+            if order.status == "processed"
+            else "action.cancel_not_allowed"
+        )
+        return Refusal(key, {"status": state})
+    if (order.status, order.status_detail) not in ORDER_REFUNDABLE:
+        return Refusal("action.refund_not_approved", {"status": state})
+    remaining = order_remaining(order)
+    if remaining <= 0:
+        return Refusal("action.nothing_left", {"refunded": cents(order.refunded_amount)})
+    bad_amount = amount_refusal(request.amount)
+    if bad_amount is not None:
+        return bad_amount
+    if request.amount is not None and request.amount > remaining:
+        return Refusal("action.refund_too_much", {"amount": request.amount, "remaining": remaining})
+    return None
+
+
+def order_remaining(order: MpOrder) -> Decimal:
+    paid = order.total_paid_amount or order.total_amount
+    return paid - order.refunded_amount
+
+
+def plan_order_action(request: ActionRequest, order: MpOrder, order_id: str) -> ActionPlan:
+    """A refund of everything left sends no body; a part names the transaction and gives the
+    amount as a string ("25.00"), as the Orders API takes amounts."""
+    if request.kind == "cancel":
+        key = idempotency_key("cancel", order.id, order_id)
+        return ActionPlan("cancel", order.id, order_id, None, None, order.currency, None, key)
+    amount = request.amount
+    moved = cents(amount) if amount is not None else order_remaining(order)
+    before = cents(order.refunded_amount)
+    key = idempotency_key("refund", order.id, f"{moved:.2f}", order_id, f"{before:.2f}")
+    body: dict[str, Any] | None = None
+    if amount is not None:
+        transaction = order.transactions[0].id if order.transactions else ""
+        body = {"transactions": [{"id": transaction, "amount": f"{cents(amount):.2f}"}]}
+    return ActionPlan("refund", order.id, order_id, amount, moved, order.currency, body, key)
+
+
+def plan_create_order(
+    reference: str, amount: Decimal, currency: str, body: dict[str, Any]
+) -> ActionPlan:
+    """Creating an Orders-API order, keyed by what it is: the same order asked again (a retry
+    after a lost answer) sends the same key and Mercado Pago answers the order it made."""
+    key = idempotency_key("create_order", reference, f"{cents(amount):.2f}", currency)
+    return ActionPlan("create_order", reference, reference, None, amount, currency, body, key)
+
+
+def send_create_order(
+    store: Store, gateway: CreateOrderGateway, plan: ActionPlan, now: datetime
+) -> MpOrder:
+    """Commit the key, then POST /v1/orders once. A lost answer leaves the write open and
+    raises OrderAnswerLostError: the same command run again resends the stored key."""
+    plan = store.record_action(plan, now)
+    try:
+        created = gateway.create_order(plan.body or {}, plan.key)
+    except ExternalServiceError as exc:
+        if exc.status is None or exc.transient:
+            store.note_action_attempt(plan.key, _describe(exc), now)
+            raise OrderAnswerLostError(plan.payment_id, exc) from exc
+        store.finish_action(plan.key, "refused", None, _describe(exc), now)
+        raise
+    store.finish_action(plan.key, "done", created.id, None, now)
+    return created
+
+
+class CreateOrderGateway(Protocol):
+    def create_order(self, body: Mapping[str, Any], idempotency_key: str) -> MpOrder: ...
 
 
 def _refusal(request: ActionRequest, payment: Payment, now: datetime) -> Refusal | None:

@@ -166,7 +166,7 @@ def _chargeback_alert(case: LedgerChargeback) -> Alert:
         "chargeback_id": case.id,
         "payment_id": case.payment_id or "-",
         "order_id": case.order_id or "-",
-        "amount": case.amount,
+        "amount": "-" if case.amount is None else f"{case.amount:.2f}",
         "currency": case.currency or "",
         "deadline": utc_iso(deadline)[:10] if deadline else "-",
     }

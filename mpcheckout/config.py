@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit, urlunsplit
 
 import pydantic
@@ -96,6 +96,16 @@ class ReconcileSettings(Section):
     budget_seconds: float = Field(300, gt=0)
     lock_timeout: str = "2h"
     interval: str = "1h"
+    # The Orders API (issue 15): swept too, and its open orders looked at again.
+    orders: bool = True
+    orders_revisit: str = "30d"
+    orders_revisit_limit: int = Field(200, ge=0)
+
+
+class CheckoutSettings(Section):
+    # Which API `checkout link` and create-preference use unless told otherwise: "preferences"
+    # (Checkout Pro, the classic) or "orders" (Checkout Pro via the Orders API).
+    api: Literal["preferences", "orders"] = "preferences"
 
 
 class HealthSettings(Section):
@@ -173,6 +183,7 @@ class Settings(BaseModel):
     alerts: AlertSettings = AlertSettings()
     sandbox: SandboxSettings = SandboxSettings()
     actions: ActionSettings = ActionSettings()
+    checkout: CheckoutSettings = CheckoutSettings()
 
     @field_validator("locale")
     @classmethod

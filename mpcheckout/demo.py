@@ -1,10 +1,14 @@
 """`mpcheckout demo`: the whole job end to end against the built-in sandbox, with no account.
 
-Seven orders, seven stories a shop meets in its first week: a plain approval, a rejection, a
+Ten orders, ten stories a shop meets in its first weeks: a plain approval, a rejection, a
 cash payment that stays pending before it is approved, a refund, a notification Mercado Pago
-delivers three times plus its legacy IPN twin, a payment for the wrong amount, and a payment
-whose lookups keep failing until the retry schedule gives up and a person replays it. Plus one
-malformed notification, kept as a dead letter. The demo checks its own outcome.
+delivers three times plus its legacy IPN twin, a payment for the wrong amount, a payment
+whose lookups keep failing until the retry schedule gives up and a person replays it, a
+partial refund and then the rest (made from the tool, keyed and stored), a chargeback that
+Mercado Pago covers, and a Checkout Pro order of the Orders API, paid (a `type: order`
+notification) and then refunded in part by the shop. Plus one malformed notification, kept as
+a dead letter. The demo checks
+its own outcome.
 
 Time: a clock that starts two hours ago and is fast-forwarded through the retry schedule, so
 the real schedule (1, 2, 4, ... 32 minutes) runs in a second and no timestamp lands in the
@@ -24,7 +28,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from .checkout import CartItem, create_checkout
+from .actions import ActionRequest, execute_action, prepare_action
+from .checkout import CartItem, CheckoutApi, create_checkout
 from .clock import ManualClock
 from .config import MercadoPagoSettings, QueueSettings
 from .dead_letters import replay
@@ -58,7 +63,12 @@ STORIES = (
     Story("redelivered", "Alfajores x12", "6000.00", "paid"),
     Story("wrong_amount", "Poncho", "52000.00", "amount_mismatch"),
     Story("api_failing", "Dulce de leche", "2500.00", "paid"),
+    Story("refunded_in_two", "Mate set", "9000.00", "refunded"),
+    Story("chargeback_covered", "Leather bag", "15000.00", "chargeback_covered"),
+    Story("orders_api", "Yerba sampler", "8000.00", "partially_refunded"),
 )
+ORDERS_API_STORY = "orders_api"  # created through the Orders API, not a preference
+ORDERS_API_REFUND = Decimal("2000.00")
 
 
 @dataclass(slots=True)
@@ -95,6 +105,7 @@ class _Demo:
         )
         self.policy = SignaturePolicy(secrets=(DEMO_SECRET,), now=time.time)
         self.payments: dict[str, dict[str, Any]] = {}
+        self.mp_order_id = ""
 
     def close(self) -> None:
         self.gateway.close()
@@ -110,9 +121,17 @@ class _Demo:
     def open_checkouts(self) -> None:
         for story in STORIES:
             item = CartItem(story.title, 1, Decimal(story.price), "ARS")
-            create_checkout(
-                self.store, self.gateway, self.clock, [item], reference=self.reference(story)
+            api: CheckoutApi = "orders" if story.name == ORDERS_API_STORY else "preferences"
+            result = create_checkout(
+                self.store,
+                self.gateway,
+                self.clock,
+                [item],
+                reference=self.reference(story),
+                api=api,
             )
+            if result.mp_order_id is not None:
+                self.mp_order_id = result.mp_order_id
         self.step("demo.checkouts", {"count": len(STORIES)})
 
     def buyers_pay(self) -> None:
@@ -122,6 +141,9 @@ class _Demo:
         self._pay("refunded", "approved")
         self._pay("redelivered", "approved", notify={"duplicates": 2, "ipn": True})
         self._pay("wrong_amount", "approved", transaction_amount="5200.00")
+        self._pay("refunded_in_two", "approved")
+        self._pay("chargeback_covered", "approved")
+        self.control.pay_order(self.mp_order_id)  # notified as type=order
         self.step("demo.buyers", {})
 
     def _pay(self, name: str, status: str, **fields: Any) -> None:
@@ -135,6 +157,24 @@ class _Demo:
         self.control.move_payment(self.payments["pending_then_approved"]["id"], "approved")
         self.control.move_payment(self.payments["refunded"]["id"], "refunded")
         self.step("demo.later", {})
+        request = ActionRequest("refund", self.mp_order_id, ORDERS_API_REFUND)
+        prepared = prepare_action(self.store, self.gateway, request, self.clock.now())
+        execute_action(self.store, self.gateway, prepared, self.clock.now())
+        amount = f"{ORDERS_API_REFUND} ARS"
+        self.step("demo.orders_refund", {"amount": amount, "order_id": self.mp_order_id})
+
+    def money_back(self) -> None:
+        """A partial refund and then the rest, made as `payments refund` makes them (keyed,
+        stored, re-fetched); then a chargeback that Mercado Pago decides for the shop."""
+        payment_id = str(self.payments["refunded_in_two"]["id"])
+        for amount in (Decimal("2500.00"), None):
+            request = ActionRequest("refund", payment_id, amount)
+            prepared = prepare_action(self.store, self.gateway, request, self.clock.now())
+            execute_action(self.store, self.gateway, prepared, self.clock.now())
+        self.step("demo.refunds", {"partial": "2500.00", "rest": "6500.00"})
+        case = self.control.open_chargeback(self.payments["chargeback_covered"]["id"])
+        self.control.resolve_chargeback(case["id"], "reimbursed")
+        self.step("demo.chargeback", {"chargeback_id": case["id"]})
 
     def receive(self) -> None:
         queued = duplicates = 0
@@ -224,6 +264,7 @@ def run_demo(store: Store, step: Step) -> DemoReport:
             demo.receive_malformed()
             demo.process()
             demo.later_changes()
+            demo.money_back()
             demo.receive()
             demo.process()
             demo.outage_until_exhausted()

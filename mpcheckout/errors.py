@@ -236,3 +236,17 @@ def error_document(exc: AppError, t: Callable[..., str]) -> dict[str, Any]:
     if exc.details:
         body["details"] = to_jsonable(exc.details)
     return {"error": body}
+
+
+class OrderAnswerLostError(ExternalServiceError):
+    """Creating an Orders-API order was sent but its answer never came: the order may exist.
+    Its idempotency key is stored; the same command with the same `--reference` resends it,
+    and Mercado Pago answers the order it already made instead of making a second one."""
+
+    code = "answer_lost"
+    message_key = "checkout.order_answer_lost"
+    hint_key = "checkout.order_answer_lost_hint"
+    exit_code = EXIT_TEMPORARY
+
+    def __init__(self, reference: str, cause: ExternalServiceError) -> None:
+        super().__init__(status=cause.status, mp_message=cause.mp_message, order_id=reference)

@@ -19,13 +19,32 @@ def list_events(
     topic: str | None = None,
     since: str | None = None,
     limit: int = 50,
+    live_mode: str | None = None,
+    user_id: str | None = None,
 ) -> list[QueueEvent]:
     if status is not None and status not in set(EventStatus):
         raise ValidationError("error.bad_status", value=status, allowed=", ".join(EventStatus))
     if not 1 <= limit <= MAX_LIST_LIMIT:
         raise ValidationError("error.bad_limit", value=limit, maximum=MAX_LIST_LIMIT)
     moment = parse_since(since, clock.now()) if since else None
-    return store.list_events(EventFilter(status=status, topic=topic, since=moment, limit=limit))
+    filters = EventFilter(
+        status=status,
+        topic=topic,
+        since=moment,
+        limit=limit,
+        live_mode=parse_live_mode(live_mode),
+        user_id=user_id.strip() if user_id else None,
+    )
+    return store.list_events(filters)
+
+
+def parse_live_mode(value: str | None) -> bool | None:
+    """`--live-mode true|false` (None: either)."""
+    if value is None:
+        return None
+    if value.strip().lower() not in ("true", "false"):
+        raise ValidationError("error.bad_live_mode", value=value)
+    return value.strip().lower() == "true"
 
 
 MAX_ROW_ID = 2**63 - 1  # SQLite and PostgreSQL integer ids; a larger one cannot exist

@@ -107,6 +107,7 @@ class QueueEvent:
     received_at: datetime
     updated_at: datetime
     completed_at: datetime | None
+    user_id: str | None = None  # the account the notification names (its `user_id`)
 
 
 @dataclass(slots=True, frozen=True)
@@ -136,6 +137,10 @@ class Payment:
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
     refunded_amount: Decimal | None = None  # transaction_amount_refunded, as Mercado Pago says
     refunds: tuple[Refund, ...] = ()
+    # Set when the state was read from an Orders-API order (order_payments.py): its `ORD…` id
+    # and `version`, so an older version of the same order is told apart from a newer one.
+    mp_order_id: str | None = None
+    mp_order_version: int | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -172,6 +177,8 @@ class Order:
     payment_status: str | None = None
     payment_updated_at: datetime | None = None
     paid_at: datetime | None = None
+    mp_order_id: str | None = None  # the Orders-API order (`ORD…`) behind it, if any
+    mp_order_version: int | None = None  # the version of that order last applied
 
 
 @dataclass(slots=True, frozen=True)
@@ -279,7 +286,7 @@ class Chargeback:
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
 
-ActionKind = Literal["refund", "cancel", "capture"]
+ActionKind = Literal["refund", "cancel", "capture", "create_order"]
 
 
 @dataclass(slots=True, frozen=True)

@@ -8,7 +8,8 @@ Rules (DESIGN.md, pipeline step 4 and "Money"):
   charged_back/in_process|settled|reimbursed -> chargeback_open|lost|covered. A status or
   detail not in the table keeps the order as it is and says so (Outcome.UNKNOWN): never a guess.
 - a payment state is applied once: its key is status, detail and refunded amount together.
-- a state older (`date_last_updated`) than what the order already reflects changes nothing;
+- a state older (`date_last_updated`) than what the order already reflects changes nothing, nor
+  does an Orders-API order older (`version`) than the version of it already applied;
 - an approved payment whose amount or currency differs from the order's is `amount_mismatch`;
 - a payment whose `external_reference` matches no order creates one (source `mercadopago`).
 One rule more than DESIGN.md states: once an order is settled by one payment, another payment of
@@ -20,9 +21,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from .models import Chargeback, ChargebackOutcome, Order, OrderStatus, Payment, Refund
+from .order_states import order_state_for_mp_order
 
 # Status -> order state; a status whose meaning hangs on its detail maps through DETAILED.
 # Mercado Pago's status table (research mp-wave2.md §1.3, §3.3, §7.10).
@@ -63,13 +66,34 @@ MONEY_RECEIVED = frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED})
 
 def order_state_for(status: str, detail: str | None) -> OrderStatus | None:
     """The order state a payment's status and detail mean, or None when mpcheckout does not
-    know what they mean (a new status or detail): the order then keeps its state."""
+    know what they mean (a new status or detail): the order then keeps its state. A status
+    only the Orders API has (`processed`, `action_required`, `expired`, `canceled`...) means
+    what order_states says: one vocabulary of local states whichever API reported it."""
     detailed = DETAILED.get((status, detail or ""))
     if detailed is not None:
         return detailed
     if status == "charged_back":
         return None  # the outcome is in the detail; an unknown one is not guessed
-    return ORDER_STATUS_BY_PAYMENT_STATUS.get(status)
+    known = ORDER_STATUS_BY_PAYMENT_STATUS.get(status)
+    return known if known is not None else order_state_for_mp_order(status, detail)
+
+
+def money_notes(payment: Payment) -> list[str]:
+    """What a person should know about a payment's money that no state says: a status or
+    detail mpcheckout does not know (the order was kept as it is), or refunds that do not add
+    up to the refunded amount Mercado Pago reports."""
+    notes = []
+    if order_state_for(payment.status, payment.status_detail) is None:
+        state = f"{payment.status}/{payment.status_detail or '-'}"
+        notes.append(f"payment {payment.id}: unknown state {state}; order kept as it was")
+    listed = sum((r.amount for r in payment.refunds if r.status == "approved"), Decimal(0))
+    reported = payment.refunded_amount or Decimal(0)
+    if payment.refunds and listed != reported:
+        notes.append(
+            f"payment {payment.id}: refunds listed add up to {listed:.2f}, "
+            f"Mercado Pago reports {reported:.2f} refunded"
+        )
+    return notes
 
 
 def payment_state_key(payment: Payment) -> str:
@@ -108,7 +132,9 @@ def order_id_for(payment: Payment) -> str:
 def decide(order: Order | None, payment: Payment, now: datetime) -> Decision:
     if order is None:
         return _create(payment, now)
-    if order.payment_id == payment.id and _older(payment, order):
+    if _older_version(payment, order) or (
+        order.payment_id == payment.id and _older(payment, order)
+    ):
         return Decision(Outcome.STALE, None)
     target = order_state_for(payment.status, payment.status_detail)
     if target is None:
@@ -195,6 +221,15 @@ def _older(payment: Payment, order: Order) -> bool:
     return seen is not None and incoming is not None and incoming < seen
 
 
+def _older_version(payment: Payment, order: Order) -> bool:
+    """An Orders-API order older than the version of it the order already shows: versions
+    tell apart changes that share a last_updated_date."""
+    if payment.mp_order_id is None or payment.mp_order_id != order.mp_order_id:
+        return False
+    seen, incoming = order.mp_order_version, payment.mp_order_version
+    return seen is not None and incoming is not None and incoming < seen
+
+
 def _settled_by_other(order: Order, payment: Payment, target: OrderStatus) -> bool:
     if order.payment_id is None or order.payment_id == payment.id:
         return False
@@ -223,4 +258,8 @@ def _moved(order: Order, payment: Payment, status: OrderStatus, now: datetime) -
         payment_updated_at=payment.date_last_updated or now,
         paid_at=paid_at,
         updated_at=now,
+        mp_order_id=payment.mp_order_id or order.mp_order_id,
+        mp_order_version=(
+            payment.mp_order_version if payment.mp_order_id is not None else order.mp_order_version
+        ),
     )

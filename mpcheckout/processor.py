@@ -15,18 +15,21 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from .alerts import AlertOutcome, run_alerts
 from .clock import Clock
 from .config import QueueSettings, Settings
 from .errors import ExternalServiceError, MercadoPagoUnavailableError
-from .models import Chargeback, ClaimedEvent, MerchantOrder, Payment, ReceivedVia
-from .payments import decide, order_id_for
+from .models import Chargeback, ClaimedEvent, MerchantOrder, MpOrder, Payment, ReceivedVia
+from .not_found_hints import Account, NotFoundExplainer
+from .order_payments import payment_for_mp_order
+from .order_states import pending_reason
+from .payments import decide, money_notes, order_id_for
 from .retry import RetryPolicy
 from .store.base import EventOutcome, PaymentRules, Store
 
@@ -34,6 +37,7 @@ RULES = PaymentRules(order_id_for=order_id_for, decide=decide)
 PAYMENT_TOPICS = frozenset({"payment", "payments"})
 MERCHANT_ORDER_TOPICS = frozenset({"merchant_order", "topic_merchant_order_wh"})
 CHARGEBACK_TOPICS = frozenset({"chargebacks", "topic_chargebacks_wh"})
+ORDER_TOPICS = frozenset({"order"})  # the Orders API (`type: "order"`, data.id `ORD…`)
 
 
 class PaymentSource(Protocol):
@@ -44,6 +48,10 @@ class PaymentSource(Protocol):
     def get_merchant_order(self, merchant_order_id: str) -> MerchantOrder: ...
 
     def get_chargeback(self, chargeback_id: str) -> Chargeback: ...
+
+    def get_order(self, order_id: str) -> MpOrder: ...
+
+    def get_user_me(self) -> Account: ...  # only to explain a 404
 
 
 @dataclass(slots=True, frozen=True)
@@ -97,6 +105,7 @@ class Processor:
     ) -> None:
         self.store, self.gateway, self.clock, self.policy = store, gateway, clock, policy
         self.options = options
+        self.not_found = NotFoundExplainer(store, gateway)
 
     def run_once(
         self,
@@ -141,12 +150,13 @@ class Processor:
         except Exception as exc:  # every failure is decided by the policy, none escapes
             unreachable = isinstance(exc, MercadoPagoUnavailableError) and exc.status is None
             return self._failed(event, exc), unreachable
+        notes = [note for payment in fetched.payments for note in money_notes(payment)]
         outcome = EventOutcome(
             event.id,
             "completed",
             payments=fetched.payments,
             chargebacks=fetched.chargebacks,
-            note=fetched.note,
+            note="; ".join(filter(None, [fetched.note, *notes])) or None,
             source=source,
         )
         return outcome, False
@@ -159,6 +169,8 @@ class Processor:
             payments = tuple(self.gateway.get_payment(pid) for pid in order.payment_ids)
             note = None if payments else f"merchant order {order.id} has no payments yet"
             return Fetched(payments, note=note)
+        if event.topic in ORDER_TOPICS:
+            return fetched_order(self.gateway.get_order(self._resource(event)))
         if event.topic in CHARGEBACK_TOPICS:
             chargeback = self.gateway.get_chargeback(self._resource(event))
             payments = tuple(self.gateway.get_payment(pid) for pid in chargeback.payment_ids)
@@ -175,18 +187,37 @@ class Processor:
 
     def _failed(self, event: ClaimedEvent, error: Exception) -> EventOutcome:
         decision = self.policy.decide(event.attempts, error, self.clock.now())
-        message = describe_error(error)
+        hint = self.not_found.explain(event, error, decision.retry)
+        message = describe_error(error, hint)
         if decision.retry:
             return EventOutcome(
-                event.id, "retry", error=message, next_attempt_at=decision.next_attempt_at
+                event.id,
+                "retry",
+                error=message,
+                next_attempt_at=decision.next_attempt_at,
+                hint=hint,
             )
-        return EventOutcome(event.id, "dead", error=message, dead_reason=decision.dead_reason)
+        return EventOutcome(
+            event.id, "dead", error=message, dead_reason=decision.dead_reason, hint=hint
+        )
 
 
-def describe_error(error: Exception) -> str:
+def fetched_order(order: MpOrder) -> Fetched:
+    """An Orders-API order as the payment state the ledger applies (the notification's own
+    snapshot is never trusted: this is the order as GET answered it). A waiting order says
+    why it waits in the event's note."""
+    reason = pending_reason(order.status, order.status_detail)
+    note = f"order {order.id} {order.status}: {reason}" if reason else None
+    return Fetched((payment_for_mp_order(order),), note=note)
+
+
+def describe_error(error: Exception, hint: Mapping[str, Any] | None = None) -> str:
+    """One line for the attempt log; a 404's hint code rides along for `events list`."""
     if isinstance(error, ExternalServiceError):
-        return f"{error.code}: {error.describe()}"
-    return f"{type(error).__name__}: {error}"[:500]
+        text = f"{error.code}: {error.describe()}"
+    else:
+        text = f"{type(error).__name__}: {error}"[:500]
+    return f"{text} [hint: {hint['hint_code']}]" if hint else text
 
 
 def _accumulate(total: ProcessSummary, summary: ProcessSummary) -> None:

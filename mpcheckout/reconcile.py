@@ -5,9 +5,19 @@ One run, under a run lock (a second overlapping run leaves at once): recover exp
 process due events within a time budget; sweep Mercado Pago's payment search by
 date_last_updated from the stored checkpoint (minus an overlap, for clock skew and late
 indexing) up to now, applying every payment found exactly as a webhook would (source
-`reconcile`) — this finds payments whose webhook never came; list orders still pending past a
-threshold with no payment; archive completed events past retention; write one log row. The
-checkpoint advances only when the whole sweep finished, so a failed page is swept again.
+`reconcile`) — this finds payments whose webhook never came; sweep the Orders API the same
+way (its own checkpoint, `reconcile.orders_checkpoint`) and look again at the open local orders
+that came from it; list orders still pending past a threshold with no payment; archive
+completed events past retention; write one log row. A checkpoint advances only when its whole
+sweep finished, so a failed page is swept again.
+
+The Orders search filters on the creation date only (research mp-wave2 §5.2; the sandbox does
+the same), so an order created before the window and paid or refunded later is not in it. Rather
+than widening every hourly search to a link's whole lifetime (every page of every order of the
+last weeks, each hour), the run re-fetches the local orders that came from the Orders API, are
+in a state money can still leave (pending, paid, partially refunded, disputed...) and were
+created within `orders_revisit` (default 30 days), newest first and at most
+`orders_revisit_limit` per run: one GET each, and only for orders this shop knows.
 """
 
 from __future__ import annotations
@@ -24,12 +34,26 @@ from .config import ReconcileSettings, Settings
 from .durations import parse_duration
 from .errors import ExternalServiceError, LockHeldError, MercadoPagoUnavailableError
 from .gateway import MercadoPagoGateway
-from .models import Order, Payment, ReconcileRun, RunStatus
+from .models import MpOrder, Order, OrderStatus, Payment, ReconcileRun, RunStatus
+from .order_payments import payment_for_mp_order
 from .processor import RULES, Processor, ProcessSummary, build_processor
 from .store.base import ApplyCounts, Store
 
 LOCK_NAME = "reconcile"
 CHECKPOINT_KEY = "reconcile.checkpoint"
+ORDERS_CHECKPOINT_KEY = "reconcile.orders_checkpoint"
+# Local states an Orders-API order can still leave: they are looked at again.
+REVISITED = tuple(
+    state.value
+    for state in (
+        OrderStatus.PENDING,
+        OrderStatus.PAID,
+        OrderStatus.PARTIALLY_REFUNDED,
+        OrderStatus.DISPUTED,
+        OrderStatus.CHARGEBACK_OPEN,
+        OrderStatus.AMOUNT_MISMATCH,
+    )
+)
 SWEEP_BATCH = 200
 ARCHIVE_LIMIT = 50_000
 STALE_LIST_LIMIT = 100
@@ -42,6 +66,10 @@ class PaymentSearch(Protocol):
         self, updated_from: datetime, updated_to: datetime
     ) -> Iterator[Payment]: ...
 
+    def search_orders(self, begin: datetime, end: datetime) -> Iterator[MpOrder]: ...
+
+    def get_order(self, order_id: str) -> MpOrder: ...
+
 
 @dataclass(slots=True, frozen=True)
 class ReconcileOptions:
@@ -53,6 +81,9 @@ class ReconcileOptions:
     lock_timeout: timedelta = timedelta(hours=2)
     dry_run: bool = False
     archive: bool = True
+    orders: bool = True  # sweep the Orders API too
+    orders_revisit: timedelta = timedelta(days=30)
+    orders_revisit_limit: int = 200
 
 
 @dataclass(slots=True)
@@ -71,6 +102,8 @@ class ReconcileResult:
     steps: list[StepReport] = field(default_factory=list)
     sweep_window: tuple[datetime, datetime] | None = None
     sweep_outcomes: dict[str, int] = field(default_factory=dict)
+    orders_window: tuple[datetime, datetime] | None = None
+    orders_outcomes: dict[str, int] = field(default_factory=dict)
     stale_orders: list[Order] = field(default_factory=list)
     checkpoint_advanced: bool = False
     api_unreachable: bool = False
@@ -152,7 +185,10 @@ class _Run:
         processed = self._process_due()
         run.retried, run.dead_lettered = processed.retried, processed.dead_lettered
         run.swept = self._step("sweep", self._sweep)
-        run.drift_fixed = sum(self.result.sweep_outcomes.get(key, 0) for key in DRIFT_OUTCOMES)
+        if self.options.orders:
+            run.swept += self._step("sweep_orders", self._sweep_orders)
+        outcomes = (self.result.sweep_outcomes, self.result.orders_outcomes)
+        run.drift_fixed = sum(found.get(key, 0) for found in outcomes for key in DRIFT_OUTCOMES)
         self._step("stale_orders", self._stale_orders)
         run.archived = self._step("archive", self._archive)
         run.finished_at = self.clock.now()
@@ -238,9 +274,35 @@ class _Run:
             self.result.checkpoint_advanced = True
         return seen
 
-    def _window(self) -> tuple[datetime, datetime]:
+    def _sweep_orders(self) -> int:
+        """The Orders search over its own window, then a second look at the open orders it
+        cannot see (module docstring); each order applied as its payment state."""
+        begin, end = self._window(ORDERS_CHECKPOINT_KEY)
+        self.result.orders_window = (begin, end)
+        applier = _OrdersApplier(self._apply)
+        try:
+            for order in self.gateway.search_orders(begin, end):
+                applier.add(order)
+            if not self.options.dry_run:
+                self.store.set_meta(ORDERS_CHECKPOINT_KEY, utc_iso(end), self.clock.now())
+            for order_id in self._orders_to_revisit(applier.seen):
+                applier.add(self.gateway.get_order(order_id))
+            return applier.finish()
+        except ExternalServiceError as exc:
+            raise _StepFailedError(applier.finish(), exc) from exc
+        finally:
+            self.result.orders_outcomes = dict(applier.counts.by_outcome)
+            self.details["orders_sweep"] = {"outcomes": self.result.orders_outcomes}
+
+    def _orders_to_revisit(self, seen: set[str]) -> list[str]:
+        since = self.clock.now() - self.options.orders_revisit
+        limit = self.options.orders_revisit_limit
+        found = self.store.mp_orders_to_revisit(REVISITED, since, limit)
+        return [order_id for order_id in found if order_id not in seen]
+
+    def _window(self, key: str = CHECKPOINT_KEY) -> tuple[datetime, datetime]:
         end = self.clock.now()
-        checkpoint = parse_iso(self.store.get_meta(CHECKPOINT_KEY))
+        checkpoint = parse_iso(self.store.get_meta(key))
         begin = checkpoint - self.options.overlap if checkpoint else end - self.options.since
         return begin, end
 
@@ -265,6 +327,34 @@ class _Run:
         if self.options.dry_run:
             return self.store.count_archivable(cutoff)
         return self.store.archive_completed(cutoff, ARCHIVE_LIMIT, self.clock.now())
+
+
+class _OrdersApplier:
+    """Orders found by the sweep, applied in batches of SWEEP_BATCH as payment states; what
+    arrived before a failure is applied too: it is real and idempotent."""
+
+    def __init__(self, apply: Callable[[list[Payment]], ApplyCounts]) -> None:
+        self.apply = apply
+        self.counts = ApplyCounts()
+        self.batch: list[Payment] = []
+        self.seen: set[str] = set()
+        self.applied = 0
+
+    def add(self, order: MpOrder) -> None:
+        if order.id in self.seen:
+            return
+        self.seen.add(order.id)
+        self.batch.append(payment_for_mp_order(order))
+        if len(self.batch) == SWEEP_BATCH:
+            self.finish()
+
+    def finish(self) -> int:
+        """Apply what is waiting; the number of orders applied so far."""
+        if self.batch:
+            self.counts.merge(self.apply(self.batch))
+            self.applied += len(self.batch)
+            self.batch = []
+        return self.applied
 
 
 def _step_json(step: StepReport) -> dict[str, object]:
@@ -301,6 +391,9 @@ def options_from_settings(
         lock_timeout=parse_duration(settings.lock_timeout),
         dry_run=request.dry_run,
         archive=request.archive,
+        orders=settings.orders,
+        orders_revisit=parse_duration(settings.orders_revisit),
+        orders_revisit_limit=settings.orders_revisit_limit,
     )
 
 

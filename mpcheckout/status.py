@@ -19,7 +19,7 @@ from .clock import Clock
 from .config import HealthSettings, ReconcileSettings
 from .durations import parse_duration
 from .models import LedgerChargeback, ReconcileRun
-from .store.base import QueueSnapshot, Store
+from .store.base import EventOrigins, QueueSnapshot, Store
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -28,6 +28,7 @@ OPEN_CHARGEBACKS_READ = 1000
 # Mercado Pago allows 10 days to send a chargeback's documentation (7 in Chile): under 3 left,
 # a person must act today (research mp-wave2.md §3.1).
 DOCUMENTATION_URGENT = timedelta(days=3)
+ORIGINS_READ = 10_000  # newest events whose account and mode are counted: bounded at any size
 
 
 class Health(StrEnum):
@@ -118,6 +119,7 @@ def build_status(
     checks = _checks(queue, reconcile_status, health, now)
     checks += _order_checks(orders, stale)
     checks.append(_chargeback_check(money, now))
+    checks.append(origins_check(store.event_origins(now - DAY, ORIGINS_READ)))
     verdict = max((check.health for check in checks), key=_severity, default=Health.GREEN)
     return StatusReport(
         now,
@@ -266,6 +268,33 @@ def _order_checks(orders: dict[str, int], stale: int) -> list[HealthCheck]:
         ),
         HealthCheck("stale_pending_orders", Health.YELLOW if stale else Health.GREEN, stale, 0),
     ]
+
+
+def origins_check(origins: EventOrigins) -> HealthCheck:
+    """Red when the last day's events name more than one account or both modes: one
+    installation serves one seller in one environment, and a mix means a webhook URL or a
+    token from elsewhere (doctor's event_origins check also compares with the token's
+    account). The value names the counts; events that said neither are not a mix."""
+    accounts: dict[str, int] = {}
+    modes: dict[str, int] = {}
+    for origin in origins.origins:
+        if origin.user_id is not None:
+            accounts[origin.user_id] = accounts.get(origin.user_id, 0) + origin.count
+        if origin.live_mode is not None:
+            mode = "live" if origin.live_mode else "test"
+            modes[mode] = modes.get(mode, 0) + origin.count
+    mixed = len(accounts) > 1 or len(modes) > 1
+    value = " · ".join(
+        part
+        for part in (
+            ", ".join(f"{account}: {count}" for account, count in accounts.items()),
+            ", ".join(f"{mode}: {count}" for mode, count in sorted(modes.items())),
+        )
+        if part
+    )
+    return HealthCheck(
+        "event_origins_24h", Health.RED if mixed else Health.GREEN, value or "-", "1 · 1"
+    )
 
 
 def _severity(health: Health) -> int:

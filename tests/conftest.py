@@ -15,7 +15,7 @@ from mpcheckout.clock import ManualClock
 from mpcheckout.store import open_store
 from tests.mp_fixtures import fixtures_root
 from tests.postgres_support import postgres_database, postgres_url  # noqa: F401
-from tests.sandbox_support import sandbox, webhook_receiver  # noqa: F401
+from tests.sandbox_support import sandbox, sandbox_control, webhook_receiver  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # What the fast lane (`pytest -m "not heavy"`, README "Developing") leaves out: whole-job runs,

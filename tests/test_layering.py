@@ -38,6 +38,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "ingest",
         "lookup",
         "maintenance",
+        "not_found_hints",
         "orders",
         "processor",
         "ratelimit",
@@ -49,10 +50,12 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "pure": (
         "payments",
         "order_states",
+        "order_payments",
         "reports",
         "notifications",
         "signature",
         "retry",
+        "hints",
         "durations",
         "http_runner",
     ),
@@ -65,9 +68,11 @@ SIDEWAYS: dict[tuple[str, str], str] = {
     ("alerts", "status"): "alert conditions are read off the status report",
     ("processor", "alerts"): "a processing run ends by evaluating alerts",
     ("reconcile", "processor"): "a reconcile run drains the due events first",
+    ("processor", "not_found_hints"): "a 404's likely cause is gathered where it happened",
     ("reconcile", "alerts"): "a reconcile run ends by evaluating alerts",
     ("dead_letters", "events"): "a dead letter's id is checked against the same bound",
     ("demo", "checkout"): "the demo walks the whole job through the services",
+    ("demo", "actions"): "the demo walks the whole job through the services",
     ("demo", "ingest"): "the demo walks the whole job through the services",
     ("demo", "processor"): "the demo walks the whole job through the services",
     ("demo", "dead_letters"): "the demo walks the whole job through the services",
@@ -78,6 +83,8 @@ SIDEWAYS: dict[tuple[str, str], str] = {
     ("config", "i18n"): "the locale setting is checked against the catalogs",
     ("errors", "models"): "the error document renders its details as JSON",
     ("models", "clock"): "records render their times in the one ISO format",
+    ("payments", "order_states"): "one mapping of local states, whichever API spelled them",
+    ("checkout", "actions"): "an Orders-API order is created through the one keyed write path",
 }
 
 # The faces reach storage and Mercado Pago only through services. Naming the Store contract

@@ -8,7 +8,7 @@ from typing import Annotated
 import segno
 import typer
 
-from ..checkout import create_payment_link
+from ..checkout import checkout_api, create_payment_link
 from . import output
 from .helptext import help_key as _
 from .state import state_of
@@ -29,6 +29,9 @@ def link_command(
     quantity: Annotated[int, typer.Option(help=_("help.opt.link_quantity"), min=1)] = 1,
     expires: Annotated[str | None, typer.Option(help=_("help.opt.link_expires"))] = None,
     reference: Annotated[str | None, typer.Option(help=_("help.opt.link_reference"))] = None,
+    api: Annotated[
+        str | None, typer.Option("--api", help=_("help.opt.link_api"), metavar="preferences|orders")
+    ] = None,
     qr: Annotated[bool, typer.Option("--qr", help=_("help.opt.qr"))] = False,
     qr_png: Annotated[
         Path | None, typer.Option("--qr-png", help=_("help.opt.qr_png"), metavar="FILE")
@@ -50,7 +53,10 @@ def link_command(
         reference=reference,
         public_url=runtime.settings.server.public_url,
         test_credentials=token is not None and token.get_secret_value().startswith("TEST-"),
+        api=checkout_api(api, runtime.settings.checkout.api),
     )
+    if link.checkout.resent:
+        output.notice(t("checkout.resending_create", order_id=link.checkout.order_id))
     url = link.url or ""  # Mercado Pago always answers with an init_point
     if qr_png is not None:
         segno.make(url, error="m").save(str(qr_png), scale=8, border=2)

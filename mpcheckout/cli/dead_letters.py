@@ -18,7 +18,8 @@ from ..dead_letters import (
     select_for_replay,
 )
 from ..errors import UsageError
-from ..models import DeadLetter
+from ..hints import hint_code, hint_text
+from ..models import DeadLetter, to_jsonable
 from . import output
 from .helptext import help_key as _
 from .state import state_of
@@ -91,7 +92,7 @@ def show_command(
     state = state_of(ctx)
     letter = get_dead_letter(state.runtime.store, dead_letter_id)
     if json_output:
-        output.emit_json(letter)
+        output.emit_json({**to_jsonable(letter), "hint_code": hint_code(letter.errors)})
         return
     t = state.t
     details = output.pairs(
@@ -108,6 +109,7 @@ def show_command(
             (t("col.resolved_at"), output.when(letter.resolved_at)),
             (t("col.note"), letter.note),
             (t("col.last_error"), letter.last_error),
+            (t("col.likely_cause"), hint_text(letter.errors, t)),
         ],
     )
     history = output.table(
@@ -196,6 +198,7 @@ def _summary(letter: DeadLetter) -> dict:
         "topic": letter.topic,
         "attempts": letter.attempts,
         "last_error": letter.last_error,
+        "hint_code": hint_code(letter.errors),
         "dead_at": letter.dead_at,
         "resolved_at": letter.resolved_at,
         "resolution": letter.resolution,

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from ..events import get_event, list_events
-from ..models import QueueEvent
+from ..hints import hint_code, hint_text
+from ..models import QueueEvent, to_jsonable
 from . import output
 from .helptext import help_key as _
 from .state import state_of
@@ -29,12 +30,23 @@ def list_command(
     topic: Annotated[str | None, typer.Option(help=_("help.opt.topic"))] = None,
     since: Annotated[str | None, typer.Option(help=_("help.opt.since"))] = None,
     limit: Annotated[int, typer.Option(help=_("help.opt.limit"))] = 50,
+    live_mode: Annotated[
+        str | None, typer.Option(help=_("help.opt.live_mode"), metavar="true|false")
+    ] = None,
+    user_id: Annotated[str | None, typer.Option(help=_("help.opt.user_id"), metavar="N")] = None,
     json_output: JsonOption = False,
 ) -> None:
     state = state_of(ctx)
     runtime = state.runtime
     events = list_events(
-        runtime.store, runtime.clock, status=status, topic=topic, since=since, limit=limit
+        runtime.store,
+        runtime.clock,
+        status=status,
+        topic=topic,
+        since=since,
+        limit=limit,
+        live_mode=live_mode,
+        user_id=user_id,
     )
     if json_output:
         output.emit_json({"events": [_summary(event) for event in events]})
@@ -75,7 +87,7 @@ def show_command(
     state = state_of(ctx)
     event = get_event(state.runtime.store, event_id)
     if json_output:
-        output.emit_json(event)
+        output.emit_json({**to_jsonable(event), "hint_code": hint_code(event.errors)})
         return
     t = state.t
     details = output.pairs(
@@ -87,6 +99,8 @@ def show_command(
             (t("col.resource"), event.resource_id),
             (t("col.dedupe_key"), event.dedupe_key),
             (t("col.received_via"), event.received_via),
+            (t("col.account"), event.user_id),
+            (t("col.live_mode"), event.live_mode),
             (t("col.attempts"), event.attempts),
             (t("col.received"), output.when(event.received_at)),
             (t("col.next_attempt"), output.when(event.next_attempt_at)),
@@ -94,6 +108,7 @@ def show_command(
             (t("col.completed"), output.when(event.completed_at)),
             (t("col.note"), event.note),
             (t("col.last_error"), event.last_error),
+            (t("col.likely_cause"), hint_text(event.errors, t)),
         ],
     )
     history = output.table(
@@ -118,9 +133,12 @@ def _summary(event: QueueEvent) -> dict:
         "topic": event.topic,
         "action": event.action,
         "resource_id": event.resource_id,
+        "live_mode": event.live_mode,
+        "user_id": event.user_id,
         "attempts": event.attempts,
         "received_at": event.received_at,
         "next_attempt_at": event.next_attempt_at,
         "completed_at": event.completed_at,
         "last_error": event.last_error,
+        "hint_code": hint_code(event.errors),
     }

@@ -87,13 +87,13 @@ async def create_preference(request: Request) -> JSONResponse:
     context = context_of(request)
     preference = build_preference(await read_json(request), context.clock.now())
     context.state.add_preference(preference)
-    return JSONResponse(preference_json(preference), status_code=201)
+    return JSONResponse(preference_json(preference, str(request.base_url)), status_code=201)
 
 
 async def get_preference(request: Request) -> JSONResponse:
     context = context_of(request)
     preference = context.state.preference(request.path_params["preference_id"])
-    return JSONResponse(preference_json(preference))
+    return JSONResponse(preference_json(preference, str(request.base_url)))
 
 
 def _payment_of(request: Request) -> Payment:

@@ -13,10 +13,12 @@ from starlette.types import ASGIApp
 from . import mp_errors
 from .account import account_routes, with_clock_date
 from .api import api_routes
+from .checkout_page import checkout_routes
 from .context import SandboxContext
 from .control import control_routes
 from .middleware import SandboxMiddleware
 from .orders import order_routes
+from .other_accounts import other_account_routes
 from .web import error_response
 
 
@@ -38,7 +40,14 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def build_app(context: SandboxContext) -> ASGIApp:
     app = Starlette(
-        routes=[*api_routes(), *control_routes(), *account_routes(), *order_routes()],
+        routes=[
+            *api_routes(),
+            *control_routes(),
+            *account_routes(),
+            *order_routes(),
+            *checkout_routes(),
+            *other_account_routes(),
+        ],
         exception_handlers={
             mp_errors.ApiError: _api_error,
             HTTPException: _http_error,

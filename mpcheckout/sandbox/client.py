@@ -67,6 +67,14 @@ class SandboxControl:
         body = {"topic": "merchant_order", **spec}
         return self._call("POST", f"/payments/{payment_id}/notify", body)["deliveries"]
 
+    # -- accounts -----------------------------------------------------------------------------
+    def add_other_account(self, access_token: str, account_id: int, **fields: Any) -> None:
+        """A token of another seller: it sees that seller at /users/me and 404 for every one of
+        the sandbox's resources (`test_user`, `nickname`, `site_id` as /_sandbox/account)."""
+        self._call(
+            "POST", "/other-accounts", {"access_token": access_token, "id": account_id, **fields}
+        )
+
     # -- chargebacks --------------------------------------------------------------------------
     def open_chargeback(self, payment_id: int, **fields: Any) -> dict[str, Any]:
         """The payment becomes charged_back/in_process; answers the chargeback (its `id` an

@@ -56,6 +56,8 @@ class SandboxContext:
         self.search = PaymentSearch(self.state)
         self._next_notification_id = FIRST_NOTIFICATION_ID + self.id_offset
         self.account = SandboxAccount()
+        # Tokens of other sellers (other_accounts.py): they see none of this seller's resources.
+        self.other_accounts: dict[str, SandboxAccount] = {}
 
     def reset(self) -> None:
         """Back to a freshly started sandbox: no resources, outbox, request log, keys or faults;
@@ -71,6 +73,7 @@ class SandboxContext:
         self.clock.use_real_time()
         self._next_notification_id = FIRST_NOTIFICATION_ID + self.id_offset
         self.account = SandboxAccount()
+        self.other_accounts.clear()
 
     async def notify(
         self, payment: Payment, spec: NotifySpec, default_action: str
@@ -80,7 +83,8 @@ class SandboxContext:
         the demo create preferences with URLs nobody listens on, and each failed delivery would
         cost them a timeout; a caller that wants delivery names the URL."""
         action = spec.action or default_action
-        notification = payment_notification(self._envelope(spec), payment.id, action)
+        envelope = self._envelope(spec, payment.live_mode)
+        notification = payment_notification(envelope, payment.id, action)
         return await self._send(notification, spec)
 
     async def notify_api_change(self, payment: Payment) -> None:
@@ -119,10 +123,15 @@ class SandboxContext:
         self.outbox.extend(records)
         return records
 
-    def _envelope(self, spec: NotifySpec) -> Envelope:
+    def _envelope(self, spec: NotifySpec, live_mode: bool = False) -> Envelope:
         secret = spec.secret or self.webhook_secret
         return Envelope(
-            self._take_notification_id(), secret, self.clock.now(), spec.duplicates, spec.ipn
+            self._take_notification_id(),
+            secret,
+            self.clock.now(),
+            spec.duplicates,
+            spec.ipn,
+            live_mode=live_mode if spec.live_mode is None else spec.live_mode,
         )
 
     def _take_notification_id(self) -> int:

@@ -17,8 +17,9 @@ from .context import SandboxContext
 from .control_money import money_routes
 from .dates import parse_datetime
 from .faults import InvalidFaultSpecError, parse_fault_rule
-from .notifier import ACTIONS, MERCHANT_ORDER_ACTIONS
+from .notifier import ACTIONS, MERCHANT_ORDER_ACTIONS, NotifySpec
 from .render import payment_json
+from .state import Payment, PaymentDraft
 from .web import context_of, numeric_id, read_json
 
 
@@ -26,10 +27,19 @@ async def create_payment(request: Request) -> JSONResponse:
     context = context_of(request)
     body = inputs.require_object(await read_json(request, empty={}))
     draft, spec = inputs.payment_draft(body), inputs.notify_spec(body.get("notify"))
-    payment = context.state.create_payment(draft, context.clock.now())
-    if spec is not None:
-        await context.notify(payment, spec, "payment.created")
+    payment, _ = await create_and_notify(context, draft, spec)
     return JSONResponse(payment_json(payment, context.state), status_code=201)
+
+
+async def create_and_notify(
+    context: SandboxContext, draft: PaymentDraft, spec: NotifySpec | None
+) -> tuple[Payment, list[dict[str, Any]]]:
+    """A new payment and its signed `payment.created` notification as `spec` says (None: no
+    notification); the deliveries' outbox records. The checkout page pays this way too."""
+    payment = context.state.create_payment(draft, context.clock.now())
+    if spec is None:
+        return payment, []
+    return payment, await context.notify(payment, spec, "payment.created")
 
 
 async def create_bulk(request: Request) -> JSONResponse:

@@ -49,6 +49,7 @@ def payment_draft(body: Any) -> PaymentDraft:
         id=_positive_int(body, "id"),
         date_created=_datetime(body, "date_created"),
         date_approved=_datetime(body, "date_approved"),
+        live_mode=flag(body, "live_mode", False),
     )
 
 
@@ -97,7 +98,11 @@ def notify_spec(value: Any, actions: tuple[str, ...] = ACTIONS) -> NotifySpec | 
         raise _invalid("duplicates", f"a whole number from 0 to {MAX_DUPLICATES}")
     if not isinstance(spec.get("ipn", False), bool):
         raise _invalid("ipn", "true or false")
-    return NotifySpec(url, _text(spec, "secret"), spec.get("ipn", False), duplicates, action)
+    live_mode = spec.get("live_mode")
+    if live_mode is not None and not isinstance(live_mode, bool):
+        raise _invalid("live_mode", "true or false")
+    ipn = spec.get("ipn", False)
+    return NotifySpec(url, _text(spec, "secret"), ipn, duplicates, action, live_mode)
 
 
 def chargeback_request(body: Any) -> ChargebackRequest:

@@ -15,9 +15,11 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import mp_errors
+from .account import SandboxAccount
 from .connection import close_connection
 from .context import SandboxContext
 from .faults import FaultDecision, FaultKind
+from .other_accounts import answer_for_other_account
 from .requestlog import RequestRecord, header_map
 
 CONTROL_PREFIX = "/_sandbox/"
@@ -139,10 +141,31 @@ class SandboxMiddleware:
 
     async def _authorized(self, scope: Scope, receive: Receive, send: Send) -> None:
         error = self._auth_error(scope)
+        if error is not None and (account := self._other_account(scope)) is not None:
+            await self._answer_other_account(account, scope, send)
+            return
         if error is not None:
             await send_api_error(send, error)
             return
         await self.app(scope, receive, send)
+
+    def _other_account(self, scope: Scope) -> SandboxAccount | None:
+        header = dict(scope["headers"]).get(b"authorization", b"")
+        scheme, _, token = header.partition(b" ")
+        if scheme.lower() != b"bearer":
+            return None
+        return self.context.other_accounts.get(token.strip().decode("latin-1"))
+
+    async def _answer_other_account(
+        self, account: SandboxAccount, scope: Scope, send: Send
+    ) -> None:
+        endpoint = endpoint_of(scope["method"], scope["path"])
+        try:
+            body = answer_for_other_account(account, endpoint, scope["path"])
+        except mp_errors.ApiError as refused:
+            await send_api_error(send, refused)
+            return
+        await _send_json(send, 200, json.dumps(body).encode())
 
     def _auth_error(self, scope: Scope) -> mp_errors.ApiError | None:
         header = dict(scope["headers"]).get(b"authorization", b"")

@@ -62,6 +62,7 @@ class NotifySpec:
     ipn: bool = False
     duplicates: int = 0
     action: str | None = None
+    live_mode: bool | None = None  # None: as the resource says (a payment's own live_mode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,7 @@ class Envelope:
     duplicates: int = 0
     ipn: bool = False
     user_id: int = COLLECTOR_ID
+    live_mode: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +113,7 @@ def payment_notification(envelope: Envelope, payment_id: int, action: str) -> No
         "data": {"id": str(payment_id)},
         "date_created": envelope.sent_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "id": envelope.notification_id,
-        "live_mode": False,
+        "live_mode": envelope.live_mode,
         "type": "payment",
         "user_id": envelope.user_id,
     }
@@ -137,7 +139,7 @@ def chargeback_notification(
         },
         "date_created": envelope.sent_at.astimezone(MERCADOPAGO_OFFSET).isoformat("T", "seconds"),
         "id": envelope.notification_id,
-        "live_mode": False,
+        "live_mode": envelope.live_mode,
         "type": "topic_chargebacks_wh",
         "user_id": envelope.user_id,
         "version": int(envelope.sent_at.timestamp()),
@@ -159,7 +161,7 @@ def merchant_order_notification(
             "T", "milliseconds"
         ),
         "id": str(order_id),
-        "live_mode": False,
+        "live_mode": envelope.live_mode,
         "status": status,
         "type": "topic_merchant_order_wh",
         "user_id": envelope.user_id,

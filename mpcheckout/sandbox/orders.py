@@ -181,13 +181,29 @@ async def pay_order(request: Request) -> JSONResponse:
     linked = inputs.flag(body, "payments_api", order.type in LINKED_TYPES)
     spec = _order_notify_spec(body.get("notify"))
     payment_spec = inputs.notify_spec(body.get("payment_notify", False))
+    await settle_order(context, order, outcome, detail, linked, spec, payment_spec)
+    return JSONResponse(order_json(order))
+
+
+async def settle_order(
+    context: SandboxContext,
+    order: SandboxOrder,
+    outcome: str,
+    detail: str | None,
+    linked: bool,
+    spec: NotifySpec | None,
+    payment_spec: NotifySpec | None = None,
+) -> list[dict[str, Any]]:
+    """The buyer's outcome applied (raises the 409 of an order that cannot be paid), its linked
+    Payments-API payments made, and the order's notification sent as `spec` says; the order
+    notification's outbox records. The checkout page pays this way too."""
     now = context.clock.now()
     rules.pay(context.orders, order, outcome, detail, now)
     if linked and outcome == "processed":
         await _link_payments(context, order, payment_spec, now)
-    if spec is not None:
-        await context.notify_order(order, spec, spec.action or action_for(order))
-    return JSONResponse(order_json(order))
+    if spec is None:
+        return []
+    return await context.notify_order(order, spec, spec.action or action_for(order))
 
 
 async def _link_payments(
@@ -235,20 +251,6 @@ async def list_orders(request: Request) -> JSONResponse:
     return JSONResponse([order_json(order) for order in orders])
 
 
-async def checkout_page(request: Request) -> JSONResponse:
-    """Where `checkout_url` leads: what the buyer would pay, and how a test pays it."""
-    order = _order_of(request)
-    return JSONResponse(
-        {
-            "order_id": order.id,
-            "status": order.status,
-            "total_amount": rules.format_amount(order.total_amount),
-            "currency": order.currency,
-            "pay": f"POST /_sandbox/orders/{order.id}/pay",
-        }
-    )
-
-
 def _order_notify_spec(value: Any) -> NotifySpec | None:
     return inputs.notify_spec(value, ORDER_ACTIONS)
 
@@ -277,5 +279,4 @@ def order_routes() -> list[Route]:
         Route("/_sandbox/orders/{order_id}/pay", pay_order, methods=["POST"]),
         Route("/_sandbox/orders/{order_id}/expire", expire_order, methods=["POST"]),
         Route("/_sandbox/orders/{order_id}/notify", notify_order, methods=["POST"]),
-        Route("/_sandbox/orders/{order_id}/checkout", checkout_page, methods=["GET"]),
     ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from .dates import mercadopago_datetime
 from .money import json_number
@@ -69,7 +70,7 @@ def _payment_identity(payment: Payment) -> dict[str, Any]:
         "status_detail": payment.status_detail,
         "currency_id": payment.currency_id,
         "description": payment.description,
-        "live_mode": False,
+        "live_mode": payment.live_mode,
         "collector_id": COLLECTOR_ID,
         "external_reference": payment.external_reference,
         "metadata": payment.metadata,
@@ -320,7 +321,10 @@ def _order_status(payments: list[Payment], total: Decimal, paid: Decimal, refund
     return "payment_required"
 
 
-def preference_json(preference: Preference) -> dict[str, Any]:
+def preference_json(preference: Preference, base_url: str) -> dict[str, Any]:
+    """`init_point` keeps Mercado Pago's production address; `sandbox_init_point`, the one a
+    test token's link opens, is this sandbox's own checkout page (`base_url`: where the sandbox
+    was reached), where a person pays approved, rejected or pending."""
     site_id, domain = site_of(preference.currency_id)
     query = f"checkout/v1/redirect?pref_id={preference.id}"
     fields = preference.fields
@@ -329,13 +333,17 @@ def preference_json(preference: Preference) -> dict[str, Any]:
         "collector_id": COLLECTOR_ID,
         "date_created": mercadopago_datetime(preference.date_created),
         "init_point": f"https://www.{domain}/{query}",
-        "sandbox_init_point": f"https://sandbox.{domain}/{query}",
+        "sandbox_init_point": preference_checkout_url(base_url, preference.id),
         "items": [dict(item) for item in preference.items],
         "site_id": site_id,
         **fields,
         "back_urls": {"failure": "", "pending": "", "success": ""} | fields.get("back_urls", {}),
         "payer": _preference_payer() | fields.get("payer", {}),
     }
+
+
+def preference_checkout_url(base_url: str, preference_id: str) -> str:
+    return f"{base_url.rstrip('/')}/_sandbox/preferences/{quote(preference_id, safe='')}/checkout"
 
 
 def _preference_defaults() -> dict[str, Any]:

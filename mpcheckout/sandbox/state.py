@@ -93,6 +93,9 @@ class Payment:
     date_refunded: datetime | None = None
     captured: bool = True  # False while an authorization waits for its capture
     refunds: list[Refund] = field(default_factory=list)
+    # Test payments say false; a test may make one say true (Mercado Pago was seen to send
+    # true for a sandbox payment, so clients must not trust it alone).
+    live_mode: bool = False
 
     @property
     def refunded_amount(self) -> Decimal:
@@ -158,6 +161,7 @@ class PaymentDraft:
     date_created: datetime | None = None
     date_approved: datetime | None = None
     captured: bool | None = None  # False: an authorization (capture=false); None: by status
+    live_mode: bool = False
 
 
 @dataclass(slots=True, frozen=True)
@@ -249,6 +253,7 @@ class SandboxState:
             metadata=dict(draft.metadata),
             notification_url=preference.notification_url if preference else None,
             captured=draft.captured if draft.captured is not None else draft.status != "authorized",
+            live_mode=draft.live_mode,
         )
         _apply_optional_fields(payment, draft)
         if payment.status == "refunded":

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import ratelimit
-from ..checkout import CheckoutResult, create_checkout, parse_cart, webhook_url
+from ..checkout import CheckoutResult, checkout_api, create_checkout, parse_cart, webhook_url
 from ..durations import parse_duration
 from ..errors import AppError, RateLimitError, ValidationError
 from .context import ServerContext
@@ -47,6 +47,8 @@ async def create_preference(request: Request) -> Response:
             "sandbox_init_point": result.sandbox_init_point,
             "amount": result.amount,
             "currency": result.currency,
+            "api": result.api,
+            "mp_order_id": result.mp_order_id,
         },
         headers=headers,
     )
@@ -69,6 +71,7 @@ def _create(ctx: ServerContext, cart: dict[str, Any]) -> CheckoutResult:
     if reference is not None and not isinstance(reference, str):
         raise ValidationError("error.bad_reference", reference=str(reference)[:64])
     expires = _expires_in(ctx, cart.get("expires_in"))
+    api = checkout_api(cart.get("api"), ctx.settings.checkout.api)
     return create_checkout(
         ctx.store,
         ctx.runtime.gateway,
@@ -77,6 +80,7 @@ def _create(ctx: ServerContext, cart: dict[str, Any]) -> CheckoutResult:
         reference=reference,
         notification_url=webhook_url(ctx.settings.server.public_url),
         expires_in=expires,
+        api=api,
     )
 
 

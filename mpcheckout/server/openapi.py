@@ -153,6 +153,12 @@ def document() -> dict[str, Any]:
                 "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*[smhdwSMHDW]?\s*$",
                 "description": "How long the link is valid: 90s, 15m, 2h, 7d, 1w",
             },
+            "api": {
+                "type": "string",
+                "enum": ["preferences", "orders"],
+                "description": "Checkout Pro through preferences or the Orders API "
+                "(default: checkout.api)",
+            },
         },
     }
     created = {
@@ -160,11 +166,13 @@ def document() -> dict[str, Any]:
         "required": ["order_id", "preference_id"],
         "properties": {
             "order_id": {"type": "string"},
-            "preference_id": {"type": "string"},
+            "preference_id": {"type": ["string", "null"]},
             "init_point": {"type": ["string", "null"]},
             "sandbox_init_point": {"type": ["string", "null"]},
             "amount": {"type": "string"},
             "currency": {"type": "string"},
+            "api": {"type": "string", "enum": ["preferences", "orders"]},
+            "mp_order_id": {"type": ["string", "null"]},
         },
     }
     probe = _json(

@@ -78,6 +78,8 @@ class EventFilter:
     topic: str | None = None
     since: datetime | None = None
     limit: int = 50
+    live_mode: bool | None = None  # None: either (and events that never said)
+    user_id: str | None = None  # the account the notification names
 
 
 @dataclass(slots=True, frozen=True)
@@ -102,7 +104,7 @@ class EventOutcome:
 
     `kind` is "completed" (apply `payments`, mark done), "retry" (pending again at
     `next_attempt_at`) or "dead" (dead-letter with `dead_reason`). `error` is kept in the
-    event's attempt log.
+    event's attempt log, and so are `hint`'s fields (a 404's likely cause, hints.py) when given.
     """
 
     event_id: int
@@ -114,6 +116,7 @@ class EventOutcome:
     dead_reason: DeadLetterReason | None = None
     note: str | None = None
     source: str = "webhook"  # payment_logs.source for the payments a completed event applies
+    hint: dict[str, Any] | None = None  # merged into the attempt's log entry
 
 
 @dataclass(slots=True)
@@ -244,7 +247,9 @@ class Store(Protocol):
 
     # -- events ------------------------------------------------------------------------------
     def list_events(self, filters: EventFilter) -> list[QueueEvent]:
-        """Events newest first (by received_at). Empty list when none match."""
+        """Events newest first (by received_at), every given filter applied (`live_mode` and
+        `user_id` match the event's own columns; an event that never said matches neither
+        value). Empty list when none match."""
 
     def get_event(self, event_id: int) -> QueueEvent | None:
         """One event with its attempt log, or None."""
@@ -337,6 +342,12 @@ class Store(Protocol):
 
     def stale_pending_orders(self, created_before: datetime, limit: int) -> list[Order]:
         """Pending orders created before the given time that have no payment, oldest first."""
+
+    def mp_orders_to_revisit(
+        self, statuses: Sequence[str], created_since: datetime, limit: int
+    ) -> list[str]:
+        """The Orders-API order ids (`ORD…`) of local orders in one of `statuses`, created at
+        or after `created_since`, newest first, at most `limit`. Empty list when none."""
 
     # -- reconcile ---------------------------------------------------------------------------
     def try_lock(self, name: str, holder: str, now: datetime, stale_after: float) -> bool:
@@ -458,8 +469,8 @@ class Store(Protocol):
     def event_origins(self, since: datetime, limit: int) -> EventOrigins:
         """Whose notifications the queue holds: of the newest `limit` queue events (by id, so
         the read is bounded whatever the queue's size), those received at or after `since`,
-        counted by the payload's `user_id` and the event's `live_mode` (None where absent or the
-        payload is not a JSON object). `limit_reached` tells that older ones were not read."""
+        counted by the event's `user_id` and `live_mode` columns (None where the notification
+        named none). `limit_reached` tells that older ones were not read."""
 
     def diagnose(self) -> StoreDiagnosis:
         """What `doctor` checks of the database itself, read only: the backend's location
@@ -526,32 +537,21 @@ class StoreDiagnosis:
     file_mode: int | None
 
 
-def count_origins(rows: Sequence[tuple[Any, str | None, Any]], limit: int) -> EventOrigins:
-    """(live_mode, payload, received since?) rows of the newest `limit` events -> EventOrigins.
-    The backends share this so that both read a payload's `user_id` the same way (Mercado Pago
-    sends it as a number or as a string)."""
+def tally_origins(groups: Sequence[tuple[Any, Any, Any, Any]], limit: int) -> EventOrigins:
+    """(user_id, live_mode, received since?, count) groups of the newest `limit` events ->
+    EventOrigins, biggest first. Both backends group in SQL and decode their values first."""
     counts: dict[tuple[str | None, bool | None], int] = {}
-    recent = [(live_mode, payload) for live_mode, payload, is_recent in rows if is_recent]
-    for live_mode, payload in recent:
-        key = (_payload_user_id(payload), None if live_mode is None else bool(live_mode))
-        counts[key] = counts.get(key, 0) + 1
+    read = recent = 0
+    for user_id, live_mode, is_recent, count in groups:
+        read += int(count)
+        if is_recent:
+            recent += int(count)
+            key = (None if user_id is None else str(user_id), live_mode)
+            counts[key] = counts.get(key, 0) + int(count)
     origins = tuple(
         EventOrigin(user_id, live_mode, count)
         for (user_id, live_mode), count in sorted(
             counts.items(), key=lambda item: (-item[1], str(item[0]))
         )
     )
-    return EventOrigins(len(recent), len(rows) >= limit and len(recent) == len(rows), origins)
-
-
-def _payload_user_id(payload: str | None) -> str | None:
-    import json
-
-    try:
-        body = json.loads(payload or "")
-    except (ValueError, TypeError, RecursionError):
-        return None
-    user_id = body.get("user_id") if isinstance(body, dict) else None
-    if isinstance(user_id, bool) or not isinstance(user_id, int | str) or user_id == "":
-        return None
-    return str(user_id)
+    return EventOrigins(recent, read >= limit and recent == read, origins)

@@ -38,12 +38,14 @@ from .base import (
     CommitResult,
     DeadLetterFilter,
     EventFilter,
+    EventOrigins,
     EventOutcome,
     OrderFilter,
     PaymentRules,
     QueueSnapshot,
     RateLimitDecision,
     ReplayResult,
+    tally_origins,
 )
 from .rows import (
     ACTION_PLANS,
@@ -348,6 +350,8 @@ class StoreCore:
             ("status = ?", filters.status),
             ("topic = ?", filters.topic),
             ("received_at >= ?", self.encode.time(filters.since)),
+            ("live_mode = ?", self.encode.flag(filters.live_mode)),
+            ("user_id = ?", filters.user_id),
         )
         sql = f"SELECT {QUEUE.sql} FROM webhook_queue {clauses} ORDER BY id DESC LIMIT ?"
         return [self.records.queue_event(row) for row in self._rows(sql, *params, filters.limit)]
@@ -479,6 +483,21 @@ class StoreCore:
         )
         return [self.records.order(row) for row in rows]
 
+    def mp_orders_to_revisit(
+        self, statuses: Sequence[str], created_since: datetime, limit: int
+    ) -> list[str]:
+        if not statuses:
+            return []
+        marks = ", ".join("?" * len(statuses))
+        rows = self._rows(
+            f"SELECT mp_order_id FROM orders WHERE mp_order_id IS NOT NULL "
+            f"AND status IN ({marks}) AND created_at >= ? ORDER BY created_at DESC, id LIMIT ?",
+            *statuses,
+            self.encode.time(created_since),
+            limit,
+        )
+        return [str(row[0]) for row in rows]
+
     # -- reconcile ----------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
         rows = self._rows("SELECT value FROM meta WHERE key = ?", key)
@@ -548,6 +567,20 @@ class StoreCore:
             rejection_hour(now),
             reason,
         )
+
+    # -- doctor and status: whose events ------------------------------------------------------
+    def event_origins(self, since: datetime, limit: int) -> EventOrigins:
+        # Grouped in SQL over the newest `limit` rows (the primary key's order): milliseconds
+        # whatever the queue's size, and no payload is read.
+        groups = self._rows(
+            "SELECT user_id, live_mode, CASE WHEN received_at >= ? THEN 1 ELSE 0 END AS recent, "
+            "count(*) FROM (SELECT user_id, live_mode, received_at FROM webhook_queue "
+            "ORDER BY id DESC LIMIT ?) AS newest GROUP BY user_id, live_mode, recent",
+            self.encode.time(since),
+            limit,
+        )
+        flag = self.records.decode.flag
+        return tally_origins([(u, flag(mode), recent, n) for u, mode, recent, n in groups], limit)
 
     # -- alerts -------------------------------------------------------------------------------
     def get_alert_state(self, condition: str) -> dict[str, Any] | None:

@@ -36,7 +36,6 @@ from .base import (
     PRIMARY_KEYS,
     TABLES,
     EnqueueCounts,
-    EventOrigins,
     EventOutcome,
     HourActivity,
     LifetimeCounts,
@@ -44,7 +43,6 @@ from .base import (
     ReplayResult,
     StoreDiagnosis,
     StoreInfo,
-    count_origins,
     first_of_each,
 )
 from .core import (
@@ -456,8 +454,8 @@ class PostgresStore(StoreCore):
                 return ReplayResult(dead_letter_id, "already_resolved")
             inserted = conn.execute(
                 "INSERT INTO webhook_queue (dedupe_key, topic, action, resource_id, live_mode, "
-                "payload, headers, received_via, next_attempt_at, received_at, updated_at) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, 'replay', %s, %s, %s) "
+                "user_id, payload, headers, received_via, next_attempt_at, received_at, "
+                "updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, 'replay', %s, %s, %s) "
                 "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
                 (
                     notification.dedupe_key,
@@ -465,6 +463,7 @@ class PostgresStore(StoreCore):
                     notification.action,
                     notification.resource_id,
                     notification.live_mode,
+                    notification.user_id,
                     _text(notification.payload),
                     _json_text(notification.headers) if notification.headers else None,
                     now,
@@ -486,8 +485,7 @@ class PostgresStore(StoreCore):
             _lock_all(conn, ORDER_LOCKS, [order.id])
             inserted = conn.execute(
                 f"INSERT INTO orders ({ORDERS.sql}) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT (id) DO NOTHING",
+                f"VALUES ({', '.join(['%s'] * len(ORDERS.names))}) ON CONFLICT (id) DO NOTHING",
                 order_values(order, _ENCODER),
             ).rowcount
             if not inserted:
@@ -629,16 +627,6 @@ class PostgresStore(StoreCore):
         return lambda value: _text(value) if isinstance(value, str) else value
 
     # -- doctor ------------------------------------------------------------------------------
-    def event_origins(self, since: datetime, limit: int) -> EventOrigins:
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT live_mode, CASE WHEN received_at >= %(since)s THEN payload END, "
-                "received_at >= %(since)s FROM (SELECT live_mode, payload, received_at FROM "
-                "webhook_queue ORDER BY id DESC LIMIT %(limit)s) AS newest",
-                {"since": since, "limit": limit},
-            ).fetchall()
-        return count_origins(rows, limit)
-
     def diagnose(self) -> StoreDiagnosis:
         with self._read() as conn:
             version = _version(conn)
@@ -763,12 +751,13 @@ _RUN_LOCK_SQL = (
 
 # -- intake ----------------------------------------------------------------------------------
 _ENQUEUE_SQL = """
-    INSERT INTO webhook_queue (dedupe_key, topic, action, resource_id, live_mode, payload,
-        headers, received_via, next_attempt_at, received_at, updated_at)
-    SELECT k, t, a, r, l, p, h::jsonb, %(via)s, %(now)s, %(now)s, %(now)s
+    INSERT INTO webhook_queue (dedupe_key, topic, action, resource_id, live_mode, user_id,
+        payload, headers, received_via, next_attempt_at, received_at, updated_at)
+    SELECT k, t, a, r, l, u, p, h::jsonb, %(via)s, %(now)s, %(now)s, %(now)s
     FROM unnest(%(keys)b::text[], %(topics)b::text[], %(actions)b::text[],
-        %(resources)b::text[], %(live)b::boolean[], %(payloads)b::text[], %(headers)b::text[])
-        WITH ORDINALITY AS n(k, t, a, r, l, p, h, position)
+        %(resources)b::text[], %(live)b::boolean[], %(users)b::text[], %(payloads)b::text[],
+        %(headers)b::text[])
+        WITH ORDINALITY AS n(k, t, a, r, l, u, p, h, position)
     ORDER BY position
     ON CONFLICT (dedupe_key) DO NOTHING
     RETURNING dedupe_key
@@ -782,6 +771,7 @@ def _queue_columns(notifications: Sequence[Notification]) -> dict[str, list[Any]
         "actions": [item.action for item in notifications],
         "resources": [item.resource_id for item in notifications],
         "live": [item.live_mode for item in notifications],
+        "users": [item.user_id for item in notifications],
         "payloads": [_text(item.payload) for item in notifications],
         "headers": [_json_text(item.headers) if item.headers else None for item in notifications],
     }
@@ -890,13 +880,17 @@ class _PostgresBatch:
             nexts = [o.next_attempt_at for o in retries]
             errors = [_text(o.error) for o in retries]
             self.conn.execute(
-                _RETRY_SQL, {**common, "ids": _ids(retries), "nexts": nexts, "errors": errors}
+                _RETRY_SQL,
+                {**common, "ids": _ids(retries), "nexts": nexts, "errors": errors}
+                | {"hints": _hints(retries)},
             )
         if dead:
             errors = [_text(o.error) for o in dead]
             reasons = [o.dead_reason for o in dead]
             self.conn.execute(
-                _DEAD_SQL, {**common, "ids": _ids(dead), "errors": errors, "reasons": reasons}
+                _DEAD_SQL,
+                {**common, "ids": _ids(dead), "errors": errors, "reasons": reasons}
+                | {"hints": _hints(dead)},
             )
 
     def claim(
@@ -920,6 +914,10 @@ def _ids(outcomes: list[EventOutcome]) -> list[int]:
     return [outcome.event_id for outcome in outcomes]
 
 
+def _hints(outcomes: list[EventOutcome]) -> list[str | None]:
+    return [_json_text(outcome.hint) if outcome.hint else None for outcome in outcomes]
+
+
 def _columns(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)]
 
@@ -941,25 +939,27 @@ _UPSERT_ORDERS_SQL = (
     f"INSERT INTO orders ({ORDERS.sql}) SELECT * FROM unnest(%b::text[], %b::text[], "
     "%b::numeric[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], "
     "%b::timestamptz[], %b::timestamptz[], %b::timestamptz[], %b::timestamptz[], "
-    "%b::text[]) ON CONFLICT (id) DO UPDATE SET "
+    "%b::text[], %b::text[], %b::bigint[]) ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(f"{name} = excluded.{name}" for name in ORDERS.names[1:])
 )
 
 _FAILED_SET = (
     "updated_at = %(now)s, locked_by = NULL, locked_until = NULL, "
     "attempt_log = coalesce(q.attempt_log, '[]'::jsonb) || jsonb_build_array(jsonb_build_object("
-    "'attempt', q.attempts, 'at', %(stamp)s::text, 'error', u.error, 'worker', %(worker)s::text))"
+    "'attempt', q.attempts, 'at', %(stamp)s::text, 'error', u.error, 'worker', %(worker)s::text) "
+    "|| coalesce(u.hint::jsonb, '{}'::jsonb))"  # a 404's hint (hints.py) joins its entry
 )
 _RETRY_SQL = (
     "UPDATE webhook_queue AS q SET status = 'pending', next_attempt_at = u.next, "
     f"last_error = u.error, {_FAILED_SET} FROM unnest(%(ids)b::bigint[], "
-    "%(nexts)b::timestamptz[], %(errors)b::text[]) AS u(id, next, error) WHERE q.id = u.id"
+    "%(nexts)b::timestamptz[], %(errors)b::text[], %(hints)b::text[]) AS u(id, next, error, hint) "
+    "WHERE q.id = u.id"
 )
 _DEAD_SQL = f"""
     WITH dead AS (
         UPDATE webhook_queue AS q SET status = 'dead', last_error = u.error, {_FAILED_SET}
-        FROM unnest(%(ids)b::bigint[], %(errors)b::text[], %(reasons)b::text[])
-            WITH ORDINALITY AS u(id, error, reason, position)
+        FROM unnest(%(ids)b::bigint[], %(errors)b::text[], %(reasons)b::text[],
+            %(hints)b::text[]) WITH ORDINALITY AS u(id, error, reason, hint, position)
         WHERE q.id = u.id
         RETURNING q.id, q.dedupe_key, q.topic, q.payload, q.headers, u.reason, q.last_error,
             q.attempt_log, q.attempts, q.received_via, u.position

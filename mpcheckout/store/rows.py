@@ -63,6 +63,7 @@ QUEUE = Columns(
         "action",
         "resource_id",
         "live_mode",
+        "user_id",
         "payload",
         "headers",
         "received_via",
@@ -128,6 +129,8 @@ ORDERS = Columns(
         "updated_at",
         "paid_at",
         "source",
+        "mp_order_id",
+        "mp_order_version",
     ),
     record=Order,
     kinds={
@@ -349,6 +352,8 @@ def order_values(order: Order, encode: Encoder) -> tuple[Any, ...]:
         encode.time(order.updated_at),
         encode.time(order.paid_at),
         order.source,
+        order.mp_order_id,
+        order.mp_order_version,
     )
 
 

@@ -20,7 +20,6 @@ from .base import (
     HOURLY_LATENCY_SAMPLE,
     TABLES,
     EnqueueCounts,
-    EventOrigins,
     EventOutcome,
     HourActivity,
     LifetimeCounts,
@@ -28,7 +27,6 @@ from .base import (
     ReplayResult,
     StoreDiagnosis,
     StoreInfo,
-    count_origins,
     first_of_each,
 )
 from .core import (
@@ -110,12 +108,30 @@ class SqliteStore(StoreCore):
     def __init__(self, path: Path, busy_timeout_ms: int) -> None:
         self.path = path
         self._busy_timeout_ms = busy_timeout_ms
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the write connection
+        self._writing = threading.local()  # how deep this thread is inside `_lock`
         self._checkpointer: _Checkpointer | None = None
         self._conn = self._connect()
+        # Reads have a connection of their own (see `_read`), opened on first use.
+        self._read_lock = threading.Lock()
+        self._reader: sqlite3.Connection | None = None
+        self._reader_identity: tuple[int, int] | None = None
 
     # -- plumbing ----------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
+        conn = self._open_connection()
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            if self._checkpointer is not None:
+                conn.execute("PRAGMA wal_autocheckpoint = 0")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise translate(exc, self.path) from None
+        self._identity = self._file_identity()
+        return conn
+
+    def _open_connection(self) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(
                 self.path,
@@ -124,13 +140,8 @@ class SqliteStore(StoreCore):
                 timeout=self._busy_timeout_ms / 1000,
             )
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            if self._checkpointer is not None:
-                conn.execute("PRAGMA wal_autocheckpoint = 0")
         except sqlite3.Error as exc:
             raise translate(exc, self.path) from None
-        self._identity = self._file_identity()
         return conn
 
     def _file_identity(self) -> tuple[int, int] | None:
@@ -153,8 +164,17 @@ class SqliteStore(StoreCore):
         self.check_schema(migrate=True)
 
     @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _holding_write_lock(self) -> Iterator[None]:
         with self._lock:
+            self._writing.depth = getattr(self._writing, "depth", 0) + 1
+            try:
+                yield
+            finally:
+                self._writing.depth -= 1
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._holding_write_lock():
             self._ensure_same_file()
             conn = self._conn
             try:
@@ -171,12 +191,56 @@ class SqliteStore(StoreCore):
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._ensure_same_file()
+        """Reads run on their own connection, each block in one snapshot. On the write
+        connection, a status page's ~25 ms of queries held every group commit of the receiver
+        behind them (intake 0.80x while /ui/ and /metrics were polled); WAL lets readers and the
+        writer work at once. Inside this thread's own write, reads use the write connection:
+        only it sees what the write has not committed yet."""
+        if getattr(self._writing, "depth", 0):
+            with self._lock:
+                try:
+                    yield self._conn
+                except sqlite3.Error as exc:
+                    raise translate(exc, self.path) from None
+            return
+        identity = self._current_file()
+        with self._read_lock:
+            conn = self._reader_for(identity)
             try:
-                yield self._conn
+                conn.execute("BEGIN")
+                try:
+                    yield conn
+                finally:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")  # read only: nothing to keep
             except sqlite3.Error as exc:
                 raise translate(exc, self.path) from None
+
+    def _current_file(self) -> tuple[int, int]:
+        """The database file's identity, once the write connection is on that file too (a
+        replaced file is reopened and migrated there first)."""
+        identity = self._file_identity()
+        if identity is None:
+            raise StorageError("error.db_missing", path=str(self.path))
+        if identity != self._identity:
+            with self._holding_write_lock():
+                self._ensure_same_file()
+        return identity
+
+    def _reader_for(self, identity: tuple[int, int]) -> sqlite3.Connection:
+        if self._reader is not None and self._reader_identity == identity:
+            return self._reader
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        reader = self._open_connection()
+        try:
+            reader.execute("PRAGMA query_only = 1")
+        except sqlite3.Error as exc:
+            reader.close()
+            raise translate(exc, self.path) from None
+        self._reader, self._reader_identity = reader, identity
+        return reader
 
     def close(self) -> None:
         with self._lock:
@@ -185,6 +249,11 @@ class SqliteStore(StoreCore):
                 self._checkpointer = None
             with contextlib.suppress(sqlite3.Error):
                 self._conn.close()
+        with self._read_lock:
+            if self._reader is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._reader.close()
+                self._reader = None
 
     def start_maintenance(self) -> None:
         """A checkpoint writes WAL pages into the database and fsyncs: hundreds of ms on a
@@ -472,16 +541,6 @@ class SqliteStore(StoreCore):
             conn.executemany(sql, [[neutral(row[name]) for name in names] for row in rows])
 
     # -- doctor ------------------------------------------------------------------------------
-    def event_origins(self, since: datetime, limit: int) -> EventOrigins:
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT live_mode, CASE WHEN received_at >= ? THEN payload END, "
-                "received_at >= ? FROM (SELECT live_mode, payload, received_at FROM "
-                "webhook_queue ORDER BY id DESC LIMIT ?)",
-                (utc_iso(since), utc_iso(since), limit),
-            ).fetchall()
-        return count_origins(rows, limit)
-
     def diagnose(self) -> StoreDiagnosis:
         with self._read() as conn:
             version = self._version(conn)
@@ -582,17 +641,17 @@ class _Checkpointer:
 
 
 _ENQUEUE_HEAD = (
-    "INSERT INTO webhook_queue (dedupe_key, topic, action, resource_id, live_mode, payload, "
-    "headers, received_via, next_attempt_at, received_at, updated_at)"
+    "INSERT INTO webhook_queue (dedupe_key, topic, action, resource_id, live_mode, user_id, "
+    "payload, headers, received_via, next_attempt_at, received_at, updated_at)"
 )
 _ON_DUPLICATE = "ON CONFLICT (dedupe_key) DO NOTHING"
-_ENQUEUE_SQL = f"{_ENQUEUE_HEAD} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {_ON_DUPLICATE}"
-_ROWS_PER_INSERT = 256  # 11 parameters a row, far below SQLite's 32,766
+_ENQUEUE_SQL = f"{_ENQUEUE_HEAD} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {_ON_DUPLICATE}"
+_ROWS_PER_INSERT = 256  # 12 parameters a row, far below SQLite's 32,766
 
 
 @functools.lru_cache(maxsize=64)
 def _enqueue_returning_sql(rows: int) -> str:
-    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
     return f"{_ENQUEUE_HEAD} VALUES {values} {_ON_DUPLICATE} RETURNING dedupe_key"
 
 
@@ -603,6 +662,7 @@ def _queue_row(item: Notification, received_via: str, stamp: str) -> tuple[Any, 
         item.action,
         item.resource_id,
         None if item.live_mode is None else int(item.live_mode),
+        item.user_id,
         item.payload,
         json.dumps(item.headers) if item.headers else None,
         received_via,
@@ -632,7 +692,11 @@ _CLAIM_SQL = f"""
         LIMIT :limit)
     RETURNING id, topic, action, resource_id, attempts, received_via
 """
-_ATTEMPT_ENTRY = "json_object('attempt', attempts, 'at', :now, 'error', :error, 'worker', :worker)"
+# A 404's hint (hints.py) is merged into its attempt's entry; other failures add nothing.
+_ATTEMPT_ENTRY = (
+    "json_patch(json_object('attempt', attempts, 'at', :now, 'error', :error, 'worker', :worker), "
+    "coalesce(:hint, '{}'))"
+)
 _FAILED_SET = (
     "updated_at = :now, locked_by = NULL, locked_until = NULL, "
     f"attempt_log = json_insert(coalesce(attempt_log, '[]'), '$[#]', {_ATTEMPT_ENTRY})"
@@ -743,6 +807,7 @@ def _failure(outcome: EventOutcome, worker_id: str, stamp: str) -> dict[str, Any
         "worker": worker_id,
         "id": outcome.event_id,
         "reason": outcome.dead_reason,
+        "hint": json.dumps(outcome.hint) if outcome.hint else None,
     }
 
 

@@ -123,7 +123,9 @@ def test_demo_runs_the_whole_job_and_checks_itself(cli, workdir, monkeypatch):
         "paid",
         "rejected",
         "refunded",
+        "partially_refunded",  # the Orders-API order the shop refunded in part
         "amount_mismatch",
+        "chargeback_covered",
     }
     assert report["queue"]["dead"] == 1  # the malformed notification, kept
     assert {d["reason"] for d in report["dead_letters"]} == {"exhausted", "invalid"}

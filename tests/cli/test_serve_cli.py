@@ -82,7 +82,8 @@ def test_checkout_link_prints_a_link_and_a_qr(cli, mp, workdir):
     )
     assert result.exit_code == 0
     link = result.stdout.splitlines()[0]
-    assert link.startswith("https://sandbox.mercadopago") and "pref_id=" in link
+    # A TEST- token's link is the sandbox_init_point: on the sandbox, its own checkout page.
+    assert link.startswith(f"{mp.url}/_sandbox/preferences/") and link.endswith("/checkout")
     assert "reconcile" in result.stderr and "4500.00 ARS" in result.stderr
     _, document = cli.json(
         "checkout",

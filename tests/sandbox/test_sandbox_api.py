@@ -131,7 +131,9 @@ def test_a_preference_echoes_the_request_in_the_real_shape(api):
         r"\d+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", preference["id"]
     )
     assert preference["init_point"].endswith(f"/checkout/v1/redirect?pref_id={preference['id']}")
-    assert preference["sandbox_init_point"].startswith("https://sandbox.mercadopago.com.ar/")
+    assert preference["sandbox_init_point"] == (
+        f"{api.base_url}/_sandbox/preferences/{preference['id']}/checkout"
+    )
     item = preference["items"][0]
     assert (item["title"], item["quantity"], item["unit_price"]) == ("Plan", 2, 50.25)
     assert preference["back_urls"]["success"] == "https://shop.example/ok"

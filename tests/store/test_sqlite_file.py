@@ -152,21 +152,30 @@ def test_a_deleted_database_refuses_writes_instead_of_losing_them(tmp_path, cloc
 def test_a_version_1_database_keeps_its_rows_and_never_reuses_ids_after_upgrade(tmp_path, clock):
     """Start from the old schema: 0002 rebuilds webhook_queue with every row, and seeds the id
     sequence past the archived events."""
-    from mpcheckout.store.base import EventOutcome
+    from mpcheckout.clock import utc_iso
     from mpcheckout.store.migrate import migrations
-    from tests.store.helpers import RULES, webhook
+    from tests.store.helpers import webhook
 
     path = tmp_path / "v1.db"
     with sqlite3.connect(path) as conn:
         conn.executescript(migrations("sqlite")[0].sql)
         conn.execute("INSERT INTO meta VALUES ('schema_version', '1', '2026-01-01')")
-    old = open_store(str(path), migrate=False)
-    old.enqueue_many([webhook(1), webhook(2), webhook(3)], "file", clock.now())
-    claimed = old.claim_due_events("w", 2, 60, clock.now())
-    old.commit_outcomes("w", [EventOutcome(e.id, "completed") for e in claimed], RULES, clock.now())
-    clock.advance(days=40)
-    assert old.archive_completed(clock.now(), 10, clock.now()) == 2
-    old.close()
+        # Three events as version 1 wrote them (today's code writes columns it lacks); the
+        # first two completed and archived.
+        for n in (1, 2, 3):
+            conn.execute(
+                "INSERT INTO webhook_queue (id, dedupe_key, topic, resource_id, payload, "
+                "received_via, next_attempt_at, received_at, updated_at) "
+                "VALUES (?, ?, 'payment', ?, ?, 'file', ?, ?, ?)",
+                (n, f"wh:{n}", str(n), webhook(n).payload, *[utc_iso(clock.now())] * 3),
+            )
+        moved = "id, dedupe_key, topic, resource_id, payload, received_via, next_attempt_at"
+        conn.execute(
+            f"INSERT INTO webhook_archive ({moved}, status, attempts, received_at, updated_at, "
+            f"archived_at) SELECT {moved}, 'completed', 1, received_at, updated_at, "
+            "received_at FROM webhook_queue WHERE id < 3"
+        )
+        conn.execute("DELETE FROM webhook_queue WHERE id < 3")
     store = open_store(str(path))
     assert store.schema_version() == latest_version("sqlite")
     assert [e.resource_id for e in store.list_events(EventFilter())] == ["3"]

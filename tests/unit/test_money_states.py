@@ -3,6 +3,7 @@ what makes a payment state new (research mp-wave2.md §7.10)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -105,3 +106,16 @@ def test_an_older_state_of_the_same_payment_is_stale():
     order = decide(paid_order(), payment(detail="partially_refunded", refunded="10"), NOW).order
     old = payment(updated=NOW - timedelta(hours=5))
     assert decide(order, old, NOW).outcome == Outcome.STALE
+
+
+def test_a_person_is_told_of_an_unknown_state_and_of_refunds_that_do_not_add_up():
+    from mpcheckout.models import Refund
+    from mpcheckout.payments import money_notes
+
+    listed = Refund("r1", "77", Decimal("10"), "approved", "collector", NOW)
+    short = replace(payment(detail="partially_refunded", refunded="15"), refunds=(listed,))
+    assert money_notes(payment()) == []
+    assert money_notes(replace(short, refunded_amount=Decimal("10"))) == []
+    assert "add up to 10.00, Mercado Pago reports 15.00" in money_notes(short)[0]
+    unknown = money_notes(payment(status="charged_back", detail="brand_new"))
+    assert "unknown state charged_back/brand_new" in unknown[0]
