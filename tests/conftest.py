@@ -18,6 +18,15 @@ from tests.postgres_support import postgres_database, postgres_url  # noqa: F401
 from tests.sandbox_support import sandbox, sandbox_control, webhook_receiver  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# What the fast lane (`pytest -m "not heavy"`, README "Developing") leaves out: whole-job runs,
+# the browser, the reliability suite and the benchmarks' smoke run — about 2/3 of the time.
+HEAVY = ("tests/e2e/", "tests/browser/", "tests/reliability/", "tests/test_bench_quick.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(part in item.nodeid for part in HEAVY):
+            item.add_marker(pytest.mark.heavy)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from .. import __version__
 from ..errors import EXIT_USAGE, AppError
+from .coercion import skip_coercion_of_plain_values
 from .helptext import help_key as _
 from .helptext import help_translator, translate_help
 from .state import CliState, Lang, state_of
@@ -57,6 +58,7 @@ class AppGroup(TyperGroup):
             command.hidden = name == "dlq"  # an alias: `dead-letters` is what help lists
         if command is not None:
             _remember_json_flag(command)
+            skip_coercion_of_plain_values(command, ctx)
             translate_help(command, ctx, state_of(ctx).help_t)
         return command
 
@@ -73,6 +75,7 @@ class AppGroup(TyperGroup):
         state = state_of(ctx)
         state.help_t = help_translator(args)
         translate_help(self, ctx, state.help_t)
+        skip_coercion_of_plain_values(self, ctx)
         return super().parse_args(ctx, args)
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:

@@ -8,10 +8,8 @@ merged into one catalog; a table groups keys, so `[error] storage = "…"` is th
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Iterator, Mapping
 from functools import cache
-from importlib import resources
 from typing import Any
 
 SUPPORTED_LOCALES = ("es", "en", "pt")
@@ -21,6 +19,11 @@ DEFAULT_LOCALE = "es"
 @cache
 def catalog(locale: str) -> dict[str, str]:
     """The flat `{key: message}` catalog of a supported locale."""
+    # Imported here: a command that shows no text (`status --json`) never parses a catalog,
+    # and tomllib with its regular expressions is ~12 ms of CPU to import.
+    import tomllib
+    from importlib import resources
+
     folder = resources.files(__package__).joinpath(locale)
     merged: dict[str, str] = {}
     for entry in sorted(folder.iterdir(), key=lambda item: item.name):
@@ -67,18 +70,17 @@ class _Params(dict[str, Any]):
 
 
 class Translator:
-    """Looks keys up in one locale, falling back to English, then to the key itself."""
+    """Looks keys up in one locale, falling back to English, then to the key itself. Catalogs
+    are read on the first lookup, English only when the locale lacks a key."""
 
     def __init__(self, locale: str = DEFAULT_LOCALE) -> None:
         self.locale = normalize_locale(locale) or DEFAULT_LOCALE
-        self._messages = catalog(self.locale)
-        self._fallback = catalog("en")
 
     def __call__(self, key: str, /, **params: Any) -> str:
-        template = self._messages.get(key) or self._fallback.get(key)
+        template = catalog(self.locale).get(key) or catalog("en").get(key)
         if template is None:
             return key
         return template.format_map(_Params(params)) if params else template
 
     def has(self, key: str) -> bool:
-        return key in self._messages
+        return key in catalog(self.locale)

@@ -104,6 +104,24 @@ def test_a_command_imports_only_what_it_uses(workdir):
     assert "pydantic" not in imported_by("--version", cwd=workdir)
 
 
+def test_a_command_that_shows_no_text_converts_no_option_and_reads_no_catalog(workdir):
+    # typer._adapters is where Typer builds a pydantic TypeAdapter per option; tomllib is
+    # what a catalog (or a config file, absent here) is read with.
+    for args in (["--db", "x.db", "status", "--json"], ["events", "list", "--json"]):
+        modules = imported_by(*args, cwd=workdir)
+        assert not {"typer._adapters", "tomllib"} & modules, args
+
+
+def test_options_that_need_converting_still_go_through_typer(cli, workdir):
+    cli("ingest", "-", input=lines(3))
+    _, listed = cli.json("--lang", "EN", "events", "list", "--limit", "2")
+    assert [event["id"] for event in listed["events"]] == [3, 2]
+    bad = cli("events", "list", "--limit", "two")
+    assert bad.exit_code == 64 and "'--limit'" in bad.stderr and "integer" in bad.stderr
+    missing = cli("dead-letters", "discard", "1")
+    assert missing.exit_code == 64 and "--note" in missing.stderr
+
+
 def lines(count: int) -> str:
     body = {"type": "payment", "action": "payment.updated", "api_version": "v1"}
     return "".join(
