@@ -294,8 +294,9 @@ class Store(Protocol):
     def apply_payments(
         self, payments: Sequence[Payment], rules: PaymentRules, source: str, now: datetime
     ) -> ApplyCounts:
-        """Apply payment states to orders in one transaction: a (payment_id, status) already in
-        payment_logs is a duplicate and changes nothing; otherwise `rules.decide` runs on the
+        """Apply payment states to orders in one transaction: a payment state whose (payment_id,
+        state_key) — status, detail and refunded amount — is already in payment_logs is a
+        duplicate and changes nothing; otherwise `rules.decide` runs on the
         order as stored and its decision (log row, order row) is written."""
 
     def preview_payments(
