@@ -40,7 +40,7 @@ from .errors import (
 from .models import ActionKind, ActionPlan, MpOrder, MpOrderRefund, Payment, Refusal
 from .order_payments import payment_for_mp_order
 from .payments import order_id_for
-from .processor import RULES
+from .processor import RULES, describe_error
 from .store.base import Store
 
 CENT = Decimal("0.01")
@@ -425,11 +425,7 @@ def _plan(request: ActionRequest, payment: Payment, order_id: str, now: datetime
 
 
 def _describe(error: Exception | None) -> str | None:
-    if error is None:
-        return None
-    if isinstance(error, ExternalServiceError):
-        return f"{error.code}: {error.describe()}"
-    return f"{type(error).__name__}: {error}"[:500]
+    return None if error is None else describe_error(error)
 
 
 def needs_confirmation(plan: ActionPlan, confirm_above: Decimal) -> bool:
