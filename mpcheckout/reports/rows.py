@@ -179,9 +179,9 @@ class RowBuilder:
         when, settled, released, flags = _dates(f[14], f[15], f[16])
         if net != gross + fee:
             flags = (*flags, RowFlag.ARITHMETIC)
-        instant = f[14] if when is None or when.tzinfo is None else repr(when.timestamp())
+        instant, prefix = _instant(when, f[14])
         key = self._twins.key(
-            _order_prefix(when),
+            prefix,
             f"settlement\x1f{f[0]}\x1f{f[2]}\x1f\x1f{instant}"
             f"\x1f{gross + _CENTS}\x1f{fee + _CENTS}\x1f{net + _CENTS}",
         )
@@ -201,9 +201,9 @@ class RowBuilder:
         approved, _, when, flags = _dates(f[14], "", f[16])
         if net != gross + fee_total:
             flags = (*flags, RowFlag.ARITHMETIC)
-        instant = f[16] if when is None or when.tzinfo is None else repr(when.timestamp())
+        instant, prefix = _instant(when, f[16])
         key = self._twins.key(
-            _order_prefix(when),
+            prefix,
             f"release\x1f{f[0]}\x1f{f[2]}\x1f{f[3]}\x1f{instant}"
             f"\x1f{credit + _CENTS}\x1f{debit + _CENTS}\x1f{gross + _CENTS}",
         )
@@ -241,11 +241,13 @@ def _lenient_date(text: str) -> datetime | None:
 _NO_INSTANT = "~" * 11
 
 
-def _order_prefix(when: datetime | None) -> str:
-    """What makes keys sort with the file; part of the identity already (the keyed instant)."""
+def _instant(when: datetime | None, text: str) -> tuple[str, str]:
+    """The instant the identity keys (the text when it has no offset) and the key's prefix,
+    which makes keys sort with the file; one timestamp() for both, it runs once per row."""
     if when is None or when.tzinfo is None:
-        return _NO_INSTANT
-    return f"{int(when.timestamp()) & 0xFFFFFFFFFFF:011x}"
+        return text, _NO_INSTANT
+    stamp = when.timestamp()
+    return repr(stamp), f"{int(stamp) & 0xFFFFFFFFFFF:011x}"
 
 
 def _release_payout(description: str, source_id: str) -> str:
