@@ -21,6 +21,7 @@ from bench import (
     claim_cost,
     enqueue,
     ingest,
+    money,
     orders,
     processor,
     report_parse,
@@ -45,6 +46,7 @@ BENCHMARKS: dict[str, Callable[[Scale], BenchResult]] = {
     report_parse.NAME: report_parse.run,
     ui.NAME: ui.run,
     orders.NAME: orders.run,
+    money.NAME: money.run,
 }
 
 

@@ -1,7 +1,8 @@
 """One report row as a typed record: amounts as Decimal, the report's arithmetic checked, and an
 identity that does not depend on the file that brought the row.
 
-Row identity (`row_key`, 64 hex characters) is the SHA-256 of
+Row identity (`row_key`): the row's instant (11 hex digits of its UTC epoch second; `~` × 11
+when the date is missing or has no offset) then the SHA-256 (64 hex) of
 - settlement: kind, SOURCE_ID, TRANSACTION_TYPE, the instant of TRANSACTION_DATE, gross, fee, net;
 - release: kind, SOURCE_ID, RECORD_TYPE, DESCRIPTION, the instant of DATE, credit, debit, gross.
 Research §4.6 proposed (SOURCE_ID, TRANSACTION_TYPE, TRANSACTION_DATE, SETTLEMENT_NET_AMOUNT);
@@ -12,6 +13,9 @@ every optional column (the `columns` setting), the date's text (`display_timezon
 offset, so the instant is keyed, not the text) and the amounts' spelling (`79`, `79,00` and
 `79.00` are the same money). Two rows equal in all of that are two movements (two partial
 refunds of the same amount in the same second): the second is keyed `#1` (see `_Twins`).
+The instant comes first so that keys sort with the file (reports are sorted by date): inserting
+1,000,000 rows then appends to the primary-key index instead of landing at random pages of it,
+which cost 46 s against 25 s for in-order keys (bench/README §9).
 """
 
 from __future__ import annotations
@@ -175,10 +179,11 @@ class RowBuilder:
         when, settled, released, flags = _dates(f[14], f[15], f[16])
         if net != gross + fee:
             flags = (*flags, RowFlag.ARITHMETIC)
-        instant = f[14] if when is None or when.tzinfo is None else repr(when.timestamp())
+        instant, prefix = _instant(when, f[14])
         key = self._twins.key(
+            prefix,
             f"settlement\x1f{f[0]}\x1f{f[2]}\x1f\x1f{instant}"
-            f"\x1f{gross + _CENTS}\x1f{fee + _CENTS}\x1f{net + _CENTS}"
+            f"\x1f{gross + _CENTS}\x1f{fee + _CENTS}\x1f{net + _CENTS}",
         )
         return ReportRow(
             "settlement", key, line, f[0], f[1], f[2], f[3], gross, fee, mp_fee, financing,
@@ -196,10 +201,11 @@ class RowBuilder:
         approved, _, when, flags = _dates(f[14], "", f[16])
         if net != gross + fee_total:
             flags = (*flags, RowFlag.ARITHMETIC)
-        instant = f[16] if when is None or when.tzinfo is None else repr(when.timestamp())
+        instant, prefix = _instant(when, f[16])
         key = self._twins.key(
+            prefix,
             f"release\x1f{f[0]}\x1f{f[2]}\x1f{f[3]}\x1f{instant}"
-            f"\x1f{credit + _CENTS}\x1f{debit + _CENTS}\x1f{gross + _CENTS}"
+            f"\x1f{credit + _CENTS}\x1f{debit + _CENTS}\x1f{gross + _CENTS}",
         )
         return ReportRow(
             "release", key, line, f[0], f[1], f[2], f[3], gross, fee_total, mp_fee, financing,
@@ -232,6 +238,18 @@ def _lenient_date(text: str) -> datetime | None:
         return None
 
 
+_NO_INSTANT = "~" * 11
+
+
+def _instant(when: datetime | None, text: str) -> tuple[str, str]:
+    """The instant the identity keys (the text when it has no offset) and the key's prefix,
+    which makes keys sort with the file; one timestamp() for both, it runs once per row."""
+    if when is None or when.tzinfo is None:
+        return text, _NO_INSTANT
+    stamp = when.timestamp()
+    return repr(stamp), f"{int(stamp) & 0xFFFFFFFFFFF:011x}"
+
+
 def _release_payout(description: str, source_id: str) -> str:
     if description.startswith(BALANCE_PAYOUT_PREFIXES):
         return description.split("_", 2)[2]
@@ -250,7 +268,7 @@ class _Twins:
         self._recent: dict[str, int] = {}
         self._older: dict[str, int] = {}
 
-    def key(self, content: str) -> str:
+    def key(self, prefix: str, content: str) -> str:
         digest = hashlib.sha256(content.encode()).hexdigest()
         recent = self._recent
         seen = recent.get(digest) or self._older.get(digest, 0)
@@ -258,5 +276,5 @@ class _Twins:
         if len(recent) >= TWIN_WINDOW:
             self._older, self._recent = recent, {}
         if seen:
-            return hashlib.sha256(f"{digest}#{seen}".encode()).hexdigest()
-        return digest
+            return prefix + hashlib.sha256(f"{digest}#{seen}".encode()).hexdigest()
+        return prefix + digest

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, cast
 
 from ..clock import parse_iso, utc_iso
 from ..models import (
@@ -507,6 +507,11 @@ def report_row_encoder(file_sha256: str, encode: Encoder) -> Callable[[ReportRow
     """A function from a parsed row to its REPORT_ROWS values. Built once per file: it runs a
     million times for a big report, so the per-row work is a tuple and a few conversions."""
     money, time, flag = encode.money, encode.time, encode.flag
+    if encode is TEXT_ENCODER:
+        # Per row, at 1,000,000 rows: a report row's amounts are never None, so `str` itself
+        # (no wrapper call); a settlement date is often the transaction date, so an instant
+        # equal to the last one reuses its text (utc_iso is ~2 µs).
+        money, time = str, _last_iso()
 
     def values(r: ReportRow) -> Row:
         return (
@@ -519,6 +524,21 @@ def report_row_encoder(file_sha256: str, encode: Encoder) -> Callable[[ReportRow
         )  # fmt: skip
 
     return values
+
+
+def _last_iso() -> Callable[[datetime | None], str | None]:
+    """utc_iso with a memory of the last instant: equal instants have equal UTC text."""
+    last: list[Any] = [None, None]
+
+    def time(moment: datetime | None) -> str | None:
+        if moment is None:
+            return None
+        if moment == last[0]:
+            return cast(str, last[1])
+        last[0], last[1] = moment, utc_iso(moment)
+        return cast(str, last[1])
+
+    return time
 
 
 def report_file_values(record: ReportFileRecord, encode: Encoder) -> Row:

@@ -1,0 +1,146 @@
+"""13. `money --json` over 1,000,000 settlement rows and 1,000,000 paid orders (issue 16): the
+money service in-process and the whole `mpcheckout money --json` command (a subprocess), in
+alternating repetitions, on one store built once. Every order is paid by one payment that has
+its settlement row (a refund row every 20th), all inside the default `--since 30d` window.
+
+    python -m bench.money [--quick] [--json FILE]    (same as python -m bench --only money)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.harness import (
+    BenchResult,
+    Comparison,
+    Contender,
+    Sample,
+    Scale,
+    TargetCheck,
+    below,
+    compare,
+)
+from bench.ingest import run_measured
+from mpcheckout.clock import SystemClock, utc_iso
+from mpcheckout.money import money_report
+from mpcheckout.store import open_store
+
+NAME = "money"
+TITLE = "13. money at 1M report rows + 1M orders"
+SERVICE_TARGET_MS = 1000
+CLI_TARGET_MS = 1500
+SPAN = timedelta(days=25)  # inside the default 30-day window
+
+_ROW_SQL = (
+    "INSERT INTO report_rows (row_key, kind, source_id, external_reference, entry_type, gross, "
+    "fee_total, mp_fee, financing_fee, shipping_fee, taxes, coupon, net, currency, row_date, "
+    "settlement_date, payment_method, summary, file_sha256, line) "
+    "VALUES (?, 'settlement', ?, ?, ?, ?, ?, ?, '0.00', '0.00', '0.00', '0.00', ?, 'BRL', ?, ?, "
+    "'master', 0, 'bench', ?)"
+)
+_ORDER_SQL = (
+    "INSERT INTO orders (id, status, amount, currency, payment_id, payment_status, created_at, "
+    "updated_at, paid_at) VALUES (?, 'paid', ?, 'BRL', ?, 'approved', ?, ?, ?)"
+)
+
+
+def build(path: Path, rows: int, now: datetime) -> None:
+    """Rows written straight with SQL in the store's own encoding (what an import stores)."""
+    open_store(str(path)).close()
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.executemany(_ORDER_SQL, _orders(rows, now))
+        conn.executemany(_ROW_SQL, _report_rows(rows, now))
+
+
+def _moment(n: int, rows: int, now: datetime) -> str:
+    return utc_iso(now - SPAN + SPAN * n / rows)
+
+
+def _amounts(n: int) -> tuple[int, int]:
+    cents = 1_000 + (n * 7_919) % 500_000
+    return cents, -(cents * 1_121 // 10_000)
+
+
+def _orders(rows: int, now: datetime) -> Iterator[tuple[object, ...]]:
+    for n in range(rows):
+        stamp = _moment(n, rows, now)
+        yield f"o{n}", f"{_amounts(n)[0] / 100:.2f}", str(5_067_000_000 + n), stamp, stamp, stamp
+
+
+def _report_rows(rows: int, now: datetime) -> Iterator[tuple[object, ...]]:
+    for n in range(rows):
+        stamp = _moment(n, rows, now)
+        gross, fee = _amounts(n)
+        kind = "SETTLEMENT"
+        if n % 20 == 19:
+            kind, gross, fee = "REFUND", -gross, 0
+        money = [f"{cents / 100:.2f}" for cents in (gross, fee, fee, gross + fee)]
+        yield (f"{stamp}:{n}", str(5_067_000_000 + n), f"o{n}", kind, *money, stamp, stamp, n)
+
+
+def run(scale: Scale) -> BenchResult:
+    rows = scale.pick(full=1_000_000, quick=2_000)
+    with tempfile.TemporaryDirectory(prefix="bench-money-") as folder:
+        store = Path(folder) / "money.db"
+        started = time.perf_counter()
+        build(store, rows, datetime.now(UTC))
+        built = f"built {rows:,} rows + {rows:,} orders in {time.perf_counter() - started:.0f} s"
+        built += f" ({store.stat().st_size / 1e6:.0f} MB)"
+        # compare() runs one repetition of each contender in turn: service and command alternate.
+        contenders = [
+            Contender("service", "money service in-process", lambda _: _service(store)),
+            Contender("cli", "money --json whole command", lambda _: _cli(store, folder)),
+        ]
+        title = f"money over {rows:,} report rows and {rows:,} orders"
+        comparison = compare(title, "ms", contenders, scale, higher_is_better=False)
+    return BenchResult(NAME, TITLE, [comparison], _targets(comparison), [built, *_NOTES])
+
+
+def _service(path: Path) -> Sample:
+    store = open_store(str(path))
+    started = time.perf_counter()
+    report = money_report(store, SystemClock())
+    elapsed = time.perf_counter() - started
+    store.close()
+    return Sample(elapsed * 1000, {"rows": report.rows, "lines": len(report.lines)})
+
+
+def _cli(path: Path, folder: str) -> Sample:
+    command = [sys.executable, "-m", "mpcheckout", "--db", str(path), "money", "--json"]
+    _, seconds, peak_mb = run_measured(command, Path(folder) / "money.json")
+    return Sample(seconds * 1000, {"peak_rss_mb": peak_mb})
+
+
+def _targets(comparison: Comparison) -> list[TargetCheck]:
+    service, cli = comparison.get("service"), comparison.get("cli")
+    return [
+        below(
+            f"< {SERVICE_TARGET_MS} ms: money service",
+            service.median,
+            SERVICE_TARGET_MS,
+            f"{service.median:.0f} ms",
+        ),
+        below(
+            f"< {CLI_TARGET_MS} ms: `money --json` whole command",
+            cli.median,
+            CLI_TARGET_MS,
+            f"{cli.median:.0f} ms",
+        ),
+    ]
+
+
+_NOTES = ["the store is built once with SQL (not timed); the service's store is opened untimed"]
+
+
+if __name__ == "__main__":
+    from bench.__main__ import main
+
+    main(["--only", NAME, *sys.argv[1:]])
