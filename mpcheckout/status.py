@@ -120,7 +120,7 @@ def build_status(
     runs = store.list_reconcile_runs(RECENT_RUNS)
     reconcile_status = _reconcile_status(runs, parse_duration(reconcile.interval))
     orders = store.order_counts()
-    stale = len(store.stale_pending_orders(now - parse_duration(reconcile.stale_after), 1000))
+    stale = store.count_stale_pending_orders(now - parse_duration(reconcile.stale_after))
     money = _money_status(store, orders)
     checks = _checks(queue, reconcile_status, health, now)
     checks += _order_checks(orders, stale)

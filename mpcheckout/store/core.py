@@ -540,6 +540,14 @@ class StoreCore:
         )
         return [self.records.order(row) for row in rows]
 
+    def count_stale_pending_orders(self, created_before: datetime) -> int:
+        rows = self._rows(
+            "SELECT count(*) FROM orders WHERE status = 'pending' "
+            "AND payment_id IS NULL AND created_at < ?",
+            self.encode.time(created_before),
+        )
+        return int(rows[0][0])
+
     def mp_orders_to_revisit(
         self, statuses: Sequence[str], created_since: datetime, limit: int
     ) -> list[str]:
