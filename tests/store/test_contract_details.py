@@ -268,7 +268,7 @@ def test_new_events_never_reuse_the_id_of_an_archived_one(store, clock, request)
 
 def test_counting_stale_pending_orders_matches_the_list(store, clock):
     cutoff = clock.now() - timedelta(days=1)
-    assert store.count_stale_pending_orders(cutoff) == 0
+    assert store.count_stale_pending_orders(cutoff, 10) == 0
     for n in range(3):
         store.create_order(order(f"old-{n}", clock.now() - timedelta(days=2, minutes=n)))
     store.create_order(order("at-cutoff", cutoff))
@@ -280,4 +280,7 @@ def test_counting_stale_pending_orders_matches_the_list(store, clock):
         [payment("902", "in_process", clock.now(), "old-1")], RULES, "webhook", clock.now()
     )
     assert [o.id for o in store.stale_pending_orders(cutoff, 10)] == ["old-2"]
-    assert store.count_stale_pending_orders(cutoff) == 1
+    assert store.count_stale_pending_orders(cutoff, 10) == 1
+    store.create_order(order("old-3", clock.now() - timedelta(days=3)))
+    assert store.count_stale_pending_orders(cutoff, 1) == 1  # counted up to the limit
+    assert store.count_stale_pending_orders(cutoff, 10) == 2
