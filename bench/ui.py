@@ -90,8 +90,8 @@ def _order(n: int, orders: int, now: datetime, span: float) -> tuple:
 
 def start_server(database: Path, cache_seconds: float) -> tuple[subprocess.Popen, str]:
     env = {
-        "MPCHECKOUT_SERVER__STATUS_CACHE_SECONDS": str(cache_seconds),
         **os.environ,
+        "MPCHECKOUT_SERVER__STATUS_CACHE_SECONDS": str(cache_seconds),
         "MPCHECKOUT_MERCADOPAGO__WEBHOOK_SECRETS": SECRET,
         "MPCHECKOUT_SERVER__UI_TOKEN": TOKEN,
         "MPCHECKOUT_SERVER__MONITOR_TOKEN": TOKEN,
