@@ -166,6 +166,9 @@ class ServerSettings(Section):
     ui_login_limit: RouteLimit = RouteLimit(limit=5, window_seconds=300)
     ui_refresh_seconds: int = Field(0, ge=0, le=3600)
     metrics_allowlist: CommaList = []
+    # Seconds one status report is shared by /ui/ and /metrics in a process (0: every request
+    # builds its own).
+    status_cache_seconds: float = Field(1.0, ge=0, le=3600)
 
     _split = field_validator("ip_allowlist", "trusted_proxies", "metrics_allowlist", mode="before")(
         _split_commas

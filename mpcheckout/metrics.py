@@ -27,6 +27,13 @@ class MetricsFigures:
 
 
 def collect_figures(
-    store: Store, clock: Clock, health: HealthSettings, reconcile: ReconcileSettings
+    store: Store,
+    clock: Clock,
+    health: HealthSettings,
+    reconcile: ReconcileSettings,
+    report: StatusReport | None = None,
 ) -> MetricsFigures:
-    return MetricsFigures(build_status(store, clock, health, reconcile), store.lifetime_counts())
+    """`report`: one already built (the server shares one per second with /ui/)."""
+    if report is None:
+        report = build_status(store, clock, health, reconcile)
+    return MetricsFigures(report, store.lifetime_counts())

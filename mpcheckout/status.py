@@ -29,6 +29,7 @@ OPEN_CHARGEBACKS_READ = 1000
 # Mercado Pago allows 10 days to send a chargeback's documentation (7 in Chile): under 3 left,
 # a person must act today (research mp-wave2.md §3.1).
 DOCUMENTATION_URGENT = timedelta(days=3)
+STALE_ORDERS_COUNTED = 1000  # "1000" then means "1000 or more": enough to act on, bounded
 ORIGINS_READ = 10_000  # newest events whose account and mode are counted: bounded at any size
 
 
@@ -120,7 +121,9 @@ def build_status(
     runs = store.list_reconcile_runs(RECENT_RUNS)
     reconcile_status = _reconcile_status(runs, parse_duration(reconcile.interval))
     orders = store.order_counts()
-    stale = len(store.stale_pending_orders(now - parse_duration(reconcile.stale_after), 1000))
+    stale = store.count_stale_pending_orders(
+        now - parse_duration(reconcile.stale_after), STALE_ORDERS_COUNTED
+    )
     money = _money_status(store, orders)
     checks = _checks(queue, reconcile_status, health, now)
     checks += _order_checks(orders, stale)

@@ -32,8 +32,12 @@ class SummaryPage:
     attention: list[Attention] = field(default_factory=list)
 
 
-def summary_page(store: Store, clock: Clock, settings: Settings) -> SummaryPage:
-    report = build_status(store, clock, settings.health, settings.reconcile)
+def summary_page(
+    store: Store, clock: Clock, settings: Settings, report: StatusReport | None = None
+) -> SummaryPage:
+    """`report`: one already built (the server shares one per second with /metrics)."""
+    if report is None:
+        report = build_status(store, clock, settings.health, settings.reconcile)
     start = _hour_start(clock.now()) - timedelta(hours=CHART_HOURS - 1)
     return SummaryPage(
         report, _every_hour(store.hourly_activity(start, clock.now()), start), _attention(report)

@@ -14,7 +14,9 @@ from ..config import LoadedSettings, Settings, load_settings
 from ..i18n import Translator, resolve_locale
 from ..ingest import GroupCommitter, SignaturePolicy
 from ..runtime import Runtime
+from ..status import StatusReport, build_status
 from .clientip import ClientResolver, parse_networks
+from .status_cache import StatusCache
 
 if TYPE_CHECKING:
     from ..store.base import Store
@@ -61,6 +63,9 @@ class ServerContext:
         token = server.monitor_token.get_secret_value() if server.monitor_token else ""
         # A blank token would let in anyone sending "Authorization: Bearer": monitoring is off.
         self.monitor_token = token if token.strip() else None
+        self.status_cache = StatusCache(
+            self._build_status, self.runtime.clock, server.status_cache_seconds
+        )
 
     @classmethod
     def from_options(cls, options: ServeOptions) -> ServerContext:
@@ -80,6 +85,14 @@ class ServerContext:
     @property
     def store(self) -> Store:
         return self.runtime.store
+
+    def status_report(self) -> StatusReport:
+        """The health report `/ui/` and `/metrics` share (see status_cache.py)."""
+        return self.status_cache.report()
+
+    def _build_status(self) -> StatusReport:
+        settings = self.settings
+        return build_status(self.store, self.clock, settings.health, settings.reconcile)
 
     @cached_property
     def intake(self) -> GroupCommitter:

@@ -30,9 +30,12 @@ async def metrics(request: Request) -> Response:
     if refused := _guard(ctx, request):
         return refused
     settings = ctx.settings
-    figures = await run_in_threadpool(
-        collect_figures, ctx.store, ctx.clock, settings.health, settings.reconcile
-    )
+
+    def figures_now() -> MetricsFigures:
+        report = ctx.status_report()
+        return collect_figures(ctx.store, ctx.clock, settings.health, settings.reconcile, report)
+
+    figures = await run_in_threadpool(figures_now)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Collector(figures))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -355,6 +355,10 @@ class Store(Protocol):
     def stale_pending_orders(self, created_before: datetime, limit: int) -> list[Order]:
         """Pending orders created before the given time that have no payment, oldest first."""
 
+    def count_stale_pending_orders(self, created_before: datetime, limit: int) -> int:
+        """How many orders `stale_pending_orders` would list, counted up to `limit` (a bounded
+        read of the (status, created_at) index range, no order decoded). 0 when none."""
+
     def mp_orders_to_revisit(
         self, statuses: Sequence[str], created_since: datetime, limit: int
     ) -> list[str]:

@@ -5,6 +5,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from mpcheckout.clock import Clock
 from mpcheckout.config import load_settings
 from mpcheckout.server.context import ServerContext
 from mpcheckout.server.runner import start_in_background
@@ -20,7 +21,9 @@ def start_server(tmp_path, sandbox) -> Callable[..., tuple[str, ServerContext]]:
     database unless told otherwise (so two calls are two workers of one shop)."""
     running = []
 
-    def start(run_processor: bool = False, **overrides) -> tuple[str, ServerContext]:
+    def start(
+        run_processor: bool = False, clock: Clock | None = None, **overrides
+    ) -> tuple[str, ServerContext]:
         values = {
             "database.url": str(tmp_path / "shop.db"),
             "mercadopago.access_token": SANDBOX_TOKEN,
@@ -28,11 +31,13 @@ def start_server(tmp_path, sandbox) -> Callable[..., tuple[str, ServerContext]]:
             "mercadopago.webhook_secrets": [SECRET],
             "mercadopago.max_retries": 0,
             "server.monitor_token": MONITOR,
+            # Tests scrape, act and scrape again at once: each request reads its own report.
+            "server.status_cache_seconds": 0,
             "locale": "en",
             **overrides,
         }
         ctx = ServerContext(
-            load_settings(environ={}, overrides=values), run_processor=run_processor
+            load_settings(environ={}, overrides=values), clock, run_processor=run_processor
         )
         runner, url = start_in_background(ctx)
         running.append(runner)

@@ -264,3 +264,23 @@ def test_new_events_never_reuse_the_id_of_an_archived_one(store, clock, request)
     store.commit_outcomes("w1", [EventOutcome(event.id, "completed")], RULES, clock.now())
     clock.advance(days=31)
     assert store.archive_completed(clock.now(), 100, clock.now()) == 1
+
+
+def test_counting_stale_pending_orders_matches_the_list(store, clock):
+    cutoff = clock.now() - timedelta(days=1)
+    assert store.count_stale_pending_orders(cutoff, 10) == 0
+    for n in range(3):
+        store.create_order(order(f"old-{n}", clock.now() - timedelta(days=2, minutes=n)))
+    store.create_order(order("at-cutoff", cutoff))
+    store.create_order(order("new", clock.now()))
+    store.apply_payments(
+        [payment("901", "approved", clock.now(), "old-0")], RULES, "webhook", clock.now()
+    )
+    store.apply_payments(
+        [payment("902", "in_process", clock.now(), "old-1")], RULES, "webhook", clock.now()
+    )
+    assert [o.id for o in store.stale_pending_orders(cutoff, 10)] == ["old-2"]
+    assert store.count_stale_pending_orders(cutoff, 10) == 1
+    store.create_order(order("old-3", clock.now() - timedelta(days=3)))
+    assert store.count_stale_pending_orders(cutoff, 1) == 1  # counted up to the limit
+    assert store.count_stale_pending_orders(cutoff, 10) == 2

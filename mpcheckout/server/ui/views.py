@@ -44,7 +44,11 @@ def _notice(request: Request) -> dict[str, Any]:
 async def summary(request: Request) -> Response:
     screen = Screen("summary.html", None, "ui.title.summary", "summary")
     screen.decorate = lambda model: {"chart": chart(model.hours)}
-    return await page(request, lambda ctx: summary_page(ctx.store, ctx.clock, ctx.settings), screen)
+    return await page(
+        request,
+        lambda ctx: summary_page(ctx.store, ctx.clock, ctx.settings, ctx.status_report()),
+        screen,
+    )
 
 
 async def orders(request: Request) -> Response:
