@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeVar
 
 import httpx
 
@@ -46,6 +46,7 @@ from .models import (
     Refund,
 )
 
+R = TypeVar("R")
 SDK_BASE_URL = "https://api.mercadopago.com"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 SEARCH_PAGE_SIZE = 50  # Mercado Pago's maximum `limit` for /v1/payments/search
@@ -445,28 +446,15 @@ class MercadoPagoGateway(_ReportCalls):
         return [parse_payment(item) for item in results]
 
     def search_payments(self, updated_from: datetime, updated_to: datetime) -> Iterator[Payment]:
-        """Every payment whose date_last_updated is in [from, to], oldest first, each once.
-
-        Pages by moving the window's start to the last date seen instead of by offset: offset
-        stops at 10,000, and a payment updated during the sweep moves to the end of the order,
-        which would make offset paging skip another one."""
-        cursor, offset, seen_at_cursor = updated_from, 0, set()
-        while True:
-            page = self.search_page(cursor, updated_to, offset)
-            yield from (payment for payment in page if payment.id not in seen_at_cursor)
-            if len(page) < SEARCH_PAGE_SIZE:
-                return
-            last = page[-1].date_last_updated
-            if last is not None and last > cursor:
-                cursor, offset = last, 0
-                seen_at_cursor = {p.id for p in page if p.date_last_updated == last}
-            else:  # a whole page shares one timestamp: only offset can move past it
-                seen_at_cursor |= {p.id for p in page}
-                offset += SEARCH_PAGE_SIZE
-                if offset > SEARCH_MAX_OFFSET:
-                    raise MercadoPagoRejectedError(
-                        transient=False, mp_message="over 10,000 payments share one timestamp"
-                    )
+        """Every payment whose date_last_updated is in [from, to], oldest first, each once
+        (paged by date: `_paged_by_date`)."""
+        return _paged_by_date(
+            lambda start, offset: self.search_page(start, updated_to, offset),
+            updated_from,
+            SEARCH_PAGE_SIZE,
+            lambda payment: payment.date_last_updated,
+            "payments",
+        )
 
     def get_user_me(self) -> MercadoPagoAccount:
         """The account behind the token (`GET /users/me`), with Mercado Pago's clock from the
@@ -524,23 +512,47 @@ class MercadoPagoGateway(_ReportCalls):
         filters on the creation date (its reference: "filter orders by creation date"), so an
         order created before `begin` and changed since is not found here. Pages as
         search_payments does: the window's start moves to the last creation date seen."""
-        cursor, offset, seen_at_cursor = begin, 0, set()
-        while True:
-            page = self.search_orders_page(cursor, end, offset)
-            yield from (order for order in page if order.id not in seen_at_cursor)
-            if len(page) < ORDERS_PAGE_SIZE:
-                return
-            last = page[-1].created_date
-            if last is not None and last > cursor:
-                cursor, offset = last, 0
-                seen_at_cursor = {o.id for o in page if o.created_date == last}
-            else:  # a whole page shares one timestamp: only offset can move past it
-                seen_at_cursor |= {o.id for o in page}
-                offset += ORDERS_PAGE_SIZE
-                if offset > SEARCH_MAX_OFFSET:
-                    raise MercadoPagoRejectedError(
-                        transient=False, mp_message="over 10,000 orders share one timestamp"
-                    )
+        return _paged_by_date(
+            lambda start, offset: self.search_orders_page(start, end, offset),
+            begin,
+            ORDERS_PAGE_SIZE,
+            lambda order: order.created_date,
+            "orders",
+        )
+
+
+def _paged_by_date(
+    fetch: Callable[[datetime, int], list[R]],
+    start: datetime,
+    page_size: int,
+    date_of: Callable[[R], datetime | None],
+    what: str,
+) -> Iterator[R]:
+    """Every item of a date-sorted search from `start` on, each once. Pages by moving the
+    window's start to the last date seen instead of by offset: offset stops at 10,000, and an
+    item updated during the sweep moves to the end of the order, which would make offset
+    paging skip another one."""
+    cursor, offset, seen_at_cursor = start, 0, set()
+    while True:
+        page = fetch(cursor, offset)
+        yield from (item for item in page if _id_of(item) not in seen_at_cursor)
+        if len(page) < page_size:
+            return
+        last = date_of(page[-1])
+        if last is not None and last > cursor:
+            cursor, offset = last, 0
+            seen_at_cursor = {_id_of(item) for item in page if date_of(item) == last}
+        else:  # a whole page shares one timestamp: only offset can move past it
+            seen_at_cursor |= {_id_of(item) for item in page}
+            offset += page_size
+            if offset > SEARCH_MAX_OFFSET:
+                raise MercadoPagoRejectedError(
+                    transient=False, mp_message=f"over 10,000 {what} share one timestamp"
+                )
+
+
+def _id_of(item: Any) -> str:
+    return str(item.id)
 
 
 _RESOURCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}")
