@@ -66,6 +66,7 @@ from .rows import (
     REPORT_FILES,
     REPORT_NOTIFICATIONS,
     REPORT_ROWS,
+    Columns,
     Encoder,
     Readers,
     Row,
@@ -397,6 +398,24 @@ class StoreCore:
     def _first(self, read: Callable[[Row], R], sql: str, *params: Any) -> R | None:
         rows = self._rows(sql, *params)
         return read(rows[0]) if rows else None
+
+    def _rows_where_in(
+        self,
+        columns: Columns[R],
+        read: Callable[[Row], R],
+        table: str,
+        where: tuple[str, Sequence[str]],
+    ) -> list[R]:
+        """The records of `table` whose column `where[0]` is one of `where[1]`, in chunks."""
+        column, values = where
+        found: list[R] = []
+        for part in chunks(values):
+            sql = (
+                f"SELECT {columns.sql} FROM {table} "
+                f"WHERE {column} IN ({', '.join('?' * len(part))})"
+            )
+            found.extend(read(row) for row in self._rows(sql, *part))
+        return found
 
     def _count(self, sql: str, *params: Any) -> int:
         return int(self._rows(sql, *params)[0][0])
@@ -802,13 +821,9 @@ class StoreCore:
         return [self.records.report_row(row) for row in rows]
 
     def report_rows_for_payments(self, payment_ids: Sequence[str]) -> list[StoredReportRow]:
-        found: list[StoredReportRow] = []
-        for part in chunks(payment_ids):
-            sql = (
-                f"SELECT {REPORT_ROWS.sql} FROM report_rows "
-                f"WHERE source_id IN ({', '.join('?' * len(part))})"
-            )
-            found.extend(self.records.report_row(row) for row in self._rows(sql, *part))
+        found = self._rows_where_in(
+            REPORT_ROWS, self.records.report_row, "report_rows", ("source_id", payment_ids)
+        )
         return sorted(found, key=lambda row: (row.row_date is None, row.row_date, row.row_key))
 
     def paid_orders(self, since: datetime, until: datetime) -> list[PaidOrder]:
@@ -844,23 +859,15 @@ class StoreCore:
         return seen
 
     def refunds_for_payments(self, payment_ids: Sequence[str]) -> list[LedgerRefund]:
-        found: list[LedgerRefund] = []
-        for part in chunks(payment_ids):
-            sql = (
-                f"SELECT {REFUNDS.sql} FROM refunds "
-                f"WHERE payment_id IN ({', '.join('?' * len(part))})"
-            )
-            found.extend(self.records.refund(row) for row in self._rows(sql, *part))
+        found = self._rows_where_in(
+            REFUNDS, self.records.refund, "refunds", ("payment_id", payment_ids)
+        )
         return sorted(found, key=lambda r: (r.date_created is None, r.date_created, r.id))
 
     def chargebacks_for_payments(self, payment_ids: Sequence[str]) -> list[LedgerChargeback]:
-        found: list[LedgerChargeback] = []
-        for part in chunks(payment_ids):
-            sql = (
-                f"SELECT {CHARGEBACKS.sql} FROM chargebacks "
-                f"WHERE payment_id IN ({', '.join('?' * len(part))})"
-            )
-            found.extend(self.records.chargeback(row) for row in self._rows(sql, *part))
+        found = self._rows_where_in(
+            CHARGEBACKS, self.records.chargeback, "chargebacks", ("payment_id", payment_ids)
+        )
         return sorted(found, key=lambda c: (c.first_seen_at, c.id), reverse=True)
 
     def report_notification(self, transaction_id: str) -> ReportNotificationRecord | None:
