@@ -1,7 +1,9 @@
 """13. `money --json` over 1,000,000 settlement rows and 1,000,000 paid orders (issue 16): the
 money service in-process and the whole `mpcheckout money --json` command (a subprocess), in
 alternating repetitions, on one store built once. Every order is paid by one payment that has
-its settlement row (a refund row every 20th), all inside the default `--since 30d` window.
+its settlement row, every 20th also refunded in part (a REFUND row and the ledger's refund), all
+inside the default `--since 30d` window; in every 10,000 orders one gross differs, one payment
+never settles and one settled payment is unknown: 300 discrepancies a shop would have to read.
 
     python -m bench.money [--quick] [--json FILE]    (same as python -m bench --only money)
 """
@@ -45,6 +47,10 @@ _ROW_SQL = (
     "VALUES (?, 'settlement', ?, ?, ?, ?, ?, ?, '0.00', '0.00', '0.00', '0.00', ?, 'BRL', ?, ?, "
     "'master', 0, 'bench', ?)"
 )
+_REFUND_SQL = (
+    "INSERT INTO refunds (id, payment_id, order_id, amount, status, date_created, first_seen_at, "
+    "updated_at) VALUES (?, ?, ?, ?, 'approved', ?, ?, ?)"
+)
 _ORDER_SQL = (
     "INSERT INTO orders (id, status, amount, currency, payment_id, payment_status, created_at, "
     "updated_at, paid_at) VALUES (?, 'paid', ?, 'BRL', ?, 'approved', ?, ?, ?)"
@@ -52,11 +58,13 @@ _ORDER_SQL = (
 
 
 def build(path: Path, rows: int, now: datetime) -> None:
-    """Rows written straight with SQL in the store's own encoding (what an import stores)."""
+    """Rows written straight with SQL in the store's own encoding (what an import stores); the
+    store's triggers keep its money summaries as they would for an import."""
     open_store(str(path)).close()
     with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("PRAGMA synchronous = OFF")
         conn.executemany(_ORDER_SQL, _orders(rows, now))
+        conn.executemany(_REFUND_SQL, _refunds(rows, now))
         conn.executemany(_ROW_SQL, _report_rows(rows, now))
 
 
@@ -69,21 +77,41 @@ def _amounts(n: int) -> tuple[int, int]:
     return cents, -(cents * 1_121 // 10_000)
 
 
+def _planted(n: int) -> int:
+    """0: an ordinary payment; 1: its gross differs; 2: never settles; 3: settled, unknown."""
+    return n % 10_000 if n % 10_000 in (1, 2, 3) else 0
+
+
 def _orders(rows: int, now: datetime) -> Iterator[tuple[object, ...]]:
     for n in range(rows):
         stamp = _moment(n, rows, now)
-        yield f"o{n}", f"{_amounts(n)[0] / 100:.2f}", str(5_067_000_000 + n), stamp, stamp, stamp
+        cents = _amounts(n)[0] + (1 if _planted(n) == 1 else 0)
+        yield f"o{n}", f"{cents / 100:.2f}", str(5_067_000_000 + n), stamp, stamp, stamp
+
+
+def _refunds(rows: int, now: datetime) -> Iterator[tuple[object, ...]]:
+    for n in range(5, rows, 20):
+        stamp = _moment(n, rows, now)
+        amount = f"{_amounts(n)[0] // 10 / 100:.2f}"
+        yield f"r{n}", str(5_067_000_000 + n), f"o{n}", amount, stamp, stamp, stamp
 
 
 def _report_rows(rows: int, now: datetime) -> Iterator[tuple[object, ...]]:
     for n in range(rows):
         stamp = _moment(n, rows, now)
         gross, fee = _amounts(n)
-        kind = "SETTLEMENT"
-        if n % 20 == 19:
-            kind, gross, fee = "REFUND", -gross, 0
-        money = [f"{cents / 100:.2f}" for cents in (gross, fee, fee, gross + fee)]
-        yield (f"{stamp}:{n}", str(5_067_000_000 + n), f"o{n}", kind, *money, stamp, stamp, n)
+        payment = str(5_067_000_000 + n)
+        if _planted(n) != 2:
+            money = [f"{cents / 100:.2f}" for cents in (gross, fee, fee, gross + fee)]
+            yield (f"{stamp}:{n}", payment, f"o{n}", "SETTLEMENT", *money, stamp, stamp, n)
+        if _planted(n) == 3:
+            money = ["7.77", "-0.77", "-0.77", "7.00"]
+            yield (f"{stamp}:u{n}", str(9_000_000_000 + n), "", "SETTLEMENT", *money, stamp,
+                   stamp, n)  # fmt: skip
+        if n % 20 == 5:
+            refund = f"{-(gross // 10) / 100:.2f}"
+            yield (f"{stamp}:r{n}", payment, f"o{n}", "REFUND", refund, "0.00", "0.00", refund,
+                   stamp, stamp, n)  # fmt: skip
 
 
 def run(scale: Scale) -> BenchResult:
@@ -110,7 +138,8 @@ def _service(path: Path) -> Sample:
     report = money_report(store, SystemClock())
     elapsed = time.perf_counter() - started
     store.close()
-    return Sample(elapsed * 1000, {"rows": report.rows, "lines": len(report.lines)})
+    details = {"rows": report.rows, "lines": len(report.lines), "found": len(report.discrepancies)}
+    return Sample(elapsed * 1000, details)
 
 
 def _cli(path: Path, folder: str) -> Sample:

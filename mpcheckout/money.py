@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, cast
 
 from .clock import Clock
 from .durations import parse_duration, parse_since
-from .reports.records import PaidOrder, StoredReportRow
+from .reports.records import MoneyDay, PaidOrder, PaymentMoney, StoredReportRow
 from .store.base import Store
 
 ZERO = Decimal("0.00")
@@ -47,6 +47,8 @@ class DiscrepancyKind(StrEnum):
     CHARGEBACK_NOT_IN_LEDGER = "chargeback_not_in_ledger"
     # a row in another currency than its order
     CURRENCY_MISMATCH = "currency_mismatch"
+    # an amount finer than a cent, which the exact summaries cannot hold
+    AMOUNT_NOT_IN_CENTS = "amount_not_in_cents"
 
 
 @dataclass(slots=True, frozen=True)
@@ -99,19 +101,58 @@ class MoneyReport:
 def money_report(
     store: Store, clock: Clock, *, since: str = "30d", by: GroupBy = "day", grace: str = "3d"
 ) -> MoneyReport:
+    """The window runs from the start of the UTC day `since` reaches back to, so that no day's
+    line is cut in half, until now."""
     now = clock.now()
-    start = parse_since(since, now)
-    rows = store.report_rows_between(start, now + timedelta(seconds=1))
-    settlement = [r for r in rows if r.kind == "settlement"]
-    releases = [r for r in rows if r.kind == "release" and not r.summary]
-    paid = store.paid_orders(start, now + timedelta(seconds=1))
-    match = _Matching.build(store, settlement, paid)
-    lines = _group(by, settlement, releases, match)
-    found = find_discrepancies(store, settlement, paid, match, now, parse_duration(grace))
+    start = _start_of_day(parse_since(since, now))
+    until = now + timedelta(seconds=1)
+    days = store.money_days(start.date().isoformat(), now.date().isoformat())
+    if by == "day":
+        lines = [_day_line(store, day) for day in days]
+    else:
+        lines = _row_lines(store, by, start, until)
+    found = find_discrepancies(store, start, now, parse_duration(grace))
     counts: dict[str, int] = {}
     for item in found:
         counts[item.kind] = counts.get(item.kind, 0) + 1
-    return MoneyReport(start, now, by, lines, _totals(lines), found, len(rows), counts)
+    rows = sum(day.rows for day in days)
+    return MoneyReport(start, now, by, lines, _totals(lines), found, rows, counts)
+
+
+def _start_of_day(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _day_line(store: Store, day: MoneyDay) -> MoneyLine:
+    if not day.exact:
+        return _day_from_rows(store, day)
+    line = MoneyLine(day.day, day.currency, day.payments)
+    for name in _DAY_SUMS:
+        setattr(line, name, getattr(day, name))
+    return line
+
+
+def _day_from_rows(store: Store, day: MoneyDay) -> MoneyLine:
+    """A day holding an amount finer than a cent: summed here, in Decimal, from its rows."""
+    begin = datetime.fromisoformat(day.day).replace(tzinfo=UTC)
+    rows = [r for r in store.report_rows_between(begin, begin + timedelta(days=1))
+            if (r.currency or "") == day.currency]  # fmt: skip
+    line = MoneyLine(day.day, day.currency)
+    for row in rows:
+        if row.kind == "settlement":
+            _add_settlement(line, row)
+        elif not row.summary:
+            _add_release(line, row)
+    return line
+
+
+def _row_lines(store: Store, by: GroupBy, start: datetime, until: datetime) -> list[MoneyLine]:
+    """Per order or per payout: every row of the window, read and matched here."""
+    rows = store.report_rows_between(start, until)
+    settlement = [r for r in rows if r.kind == "settlement"]
+    releases = [r for r in rows if r.kind == "release" and not r.summary]
+    match = _Matching.build(store, settlement, store.paid_orders(start, until))
+    return _group(by, settlement, releases, match)
 
 
 @dataclass(slots=True)
@@ -235,6 +276,10 @@ def _totals(lines: Iterable[MoneyLine]) -> list[MoneyLine]:
     return [totals[currency] for currency in sorted(totals)]
 
 
+_DAY_SUMS = (
+    "gross", "fees", "mp_fee", "financing_fee", "shipping_fee", "taxes", "coupon", "net",
+    "refunded", "charged_back", "released", "paid_out",
+)  # fmt: skip
 _SUMMED = (
     "payments", "gross", "fees", "mp_fee", "financing_fee", "shipping_fee", "taxes", "coupon",
     "net", "refunded", "charged_back", "released", "paid_out",
@@ -247,152 +292,137 @@ def _day(moment: datetime | None) -> str:
 
 # -- discrepancies ------------------------------------------------------------------------------
 def find_discrepancies(
-    store: Store,
-    settlement: Sequence[StoredReportRow],
-    paid: Sequence[PaidOrder],
-    match: _Matching,
-    now: datetime,
-    grace: timedelta,
+    store: Store, start: datetime, now: datetime, grace: timedelta
 ) -> list[Discrepancy]:
-    found = _missing_settlements(store, settlement, paid, now, grace)
-    found += _row_discrepancies(store, settlement, match)
-    found += _refund_discrepancies(store, settlement, paid, match)
-    found += _chargeback_discrepancies(store, settlement, match)
+    """Each payment compares its settlement rows with what mpcheckout holds in one row the
+    database keeps (money_payments); a discrepancy counts when it arose in the window."""
+    found = [d for payment in store.money_mismatches() for d in _mismatches(payment, start)]
+    for order in store.unsettled_payments(start, now + timedelta(seconds=1)):
+        if order.paid_at + grace < now:
+            found.append(
+                Discrepancy(
+                    DiscrepancyKind.MISSING_SETTLEMENT,
+                    order.payment_id,
+                    order.order_id,
+                    _text(order.amount),
+                    None,
+                    order.paid_at + grace,
+                )
+            )
     return sorted(found, key=lambda d: (d.since, d.kind, d.payment_id))
 
 
-def _missing_settlements(
-    store: Store,
-    settlement: Sequence[StoredReportRow],
-    paid: Sequence[PaidOrder],
-    now: datetime,
-    grace: timedelta,
-) -> list[Discrepancy]:
-    settled = {r.source_id for r in settlement if r.entry_type == SETTLED}
-    due = [o for o in paid if o.paid_at + grace < now and o.payment_id not in settled]
-    if not due:
-        return []
-    # A settlement dated before the window (a payment approved at its very start) counts too.
-    earlier = store.report_rows_for_payments([o.payment_id for o in due])
-    settled |= {r.source_id for r in earlier if r.entry_type == SETTLED}
-    return [
-        Discrepancy(
-            DiscrepancyKind.MISSING_SETTLEMENT,
-            o.payment_id,
-            o.order_id,
-            str(o.amount) if o.amount is not None else None,
-            None,
-            o.paid_at + grace,
-        )
-        for o in due
-        if o.payment_id not in settled
-    ]
-
-
-def _row_discrepancies(
-    store: Store, settlement: Sequence[StoredReportRow], match: _Matching
-) -> list[Discrepancy]:
-    found: list[Discrepancy] = []
-    amounts = _order_amounts(store, settlement, match)
-    for row in settlement:
-        if row.entry_type != SETTLED or row.row_date is None:
-            continue
-        if not match.known(row.source_id):
-            found.append(
-                Discrepancy(
-                    DiscrepancyKind.UNKNOWN_PAYMENT,
-                    row.source_id,
-                    row.external_reference,
-                    None,
-                    str(row.gross),
-                    row.row_date,
-                )
+def _mismatches(payment: PaymentMoney, start: datetime) -> list[Discrepancy]:
+    if not payment.exact:
+        return _not_in_cents(payment, start)
+    found = _settlement_mismatches(payment, start) if _within(payment.settled_at, start) else []
+    refund_at = max((d for d in (payment.refund_at, payment.ledger_refund_at) if d), default=None)
+    if payment.refunded != payment.ledger_refunded and refund_at and refund_at >= start:
+        found.append(
+            Discrepancy(
+                DiscrepancyKind.REFUND_MISMATCH,
+                payment.payment_id,
+                _order_of(payment),
+                str(payment.ledger_refunded),
+                str(payment.refunded),
+                refund_at,
             )
-            continue
-        order_id = match.order_of.get(row.source_id)
-        amount, currency = amounts.get(order_id or "", (None, None))
-        if amount is not None and amount != row.gross:
-            found.append(Discrepancy(DiscrepancyKind.GROSS_MISMATCH, row.source_id, order_id,
-                                     str(amount), str(row.gross), row.row_date))  # fmt: skip
-        if currency and row.currency and currency != row.currency:
-            found.append(Discrepancy(DiscrepancyKind.CURRENCY_MISMATCH, row.source_id, order_id,
-                                     currency, row.currency, row.row_date))  # fmt: skip
+        )
+    if _chargeback_not_in_ledger(payment) and _within(payment.chargeback_at, start):
+        found.append(
+            Discrepancy(
+                DiscrepancyKind.CHARGEBACK_NOT_IN_LEDGER,
+                payment.payment_id,
+                _order_of(payment),
+                None,
+                str(payment.charged_back),
+                cast(datetime, payment.chargeback_at),
+            )
+        )
     return found
 
 
-def _order_amounts(
-    store: Store, settlement: Sequence[StoredReportRow], match: _Matching
-) -> dict[str, tuple[Decimal | None, str | None]]:
-    """Order id -> (amount, currency): from the paid orders, else read (rare: an order that was
-    never marked paid, such as an amount_mismatch one)."""
-    amounts = {o.order_id: (o.amount, o.currency) for o in match.paid.values()}
-    for row in settlement:
-        order_id = match.order_of.get(row.source_id)
-        if order_id and order_id not in amounts:
-            order = store.get_order(order_id)
-            amounts[order_id] = (order.amount, order.currency) if order else (None, None)
-    return amounts
-
-
-def _refund_discrepancies(
-    store: Store,
-    settlement: Sequence[StoredReportRow],
-    paid: Sequence[PaidOrder],
-    match: _Matching,
-) -> list[Discrepancy]:
-    reported: dict[str, Decimal] = {}
-    latest: dict[str, datetime] = {}
-    for row in settlement:
-        if row.entry_type.startswith(REFUND) and row.entry_type != "REFUND_SHIPPING":
-            reported[row.source_id] = reported.get(row.source_id, ZERO) - row.gross
-            if row.row_date:
-                latest[row.source_id] = max(latest.get(row.source_id, row.row_date), row.row_date)
-    ids = sorted({o.payment_id for o in paid} | set(reported))
-    ledger: dict[str, Decimal] = {}
-    for refund in store.refunds_for_payments(ids):
-        if refund.status == "approved":
-            ledger[refund.payment_id] = ledger.get(refund.payment_id, ZERO) + refund.amount
-            if refund.date_created:
-                moment = latest.get(refund.payment_id, refund.date_created)
-                latest[refund.payment_id] = max(moment, refund.date_created)
-    return [
-        Discrepancy(
-            DiscrepancyKind.REFUND_MISMATCH,
-            pid,
-            match.order_of.get(pid),
-            str(ledger.get(pid, ZERO)),
-            str(reported.get(pid, ZERO)),
-            latest[pid],
+def _settlement_mismatches(payment: PaymentMoney, start: datetime) -> list[Discrepancy]:
+    pid, since = payment.payment_id, cast(datetime, payment.settled_at)
+    if payment.order_id is None and not payment.logged:
+        return [
+            Discrepancy(
+                DiscrepancyKind.UNKNOWN_PAYMENT,
+                pid,
+                payment.external_reference,
+                None,
+                str(payment.gross),
+                since,
+            )
+        ]
+    found = []
+    if payment.order_amount is not None and payment.order_amount != payment.gross:
+        found.append(
+            Discrepancy(
+                DiscrepancyKind.GROSS_MISMATCH,
+                pid,
+                payment.order_id,
+                _text(payment.order_amount_text),
+                str(payment.gross),
+                since,
+            )
         )
-        for pid in sorted(set(reported) | set(ledger))
-        if ledger.get(pid, ZERO) != reported.get(pid, ZERO) and pid in latest
-    ]
+    currencies = (payment.order_currency, payment.currency)
+    if all(currencies) and currencies[0] != currencies[1]:
+        found.append(
+            Discrepancy(
+                DiscrepancyKind.CURRENCY_MISMATCH,
+                pid,
+                payment.order_id,
+                payment.order_currency,
+                payment.currency,
+                since,
+            )
+        )
+    return found
 
 
-def _chargeback_discrepancies(
-    store: Store, settlement: Sequence[StoredReportRow], match: _Matching
-) -> list[Discrepancy]:
-    rows = [r for r in settlement if r.entry_type.startswith(CHARGEBACK)]
-    if not rows:
+def _chargeback_not_in_ledger(payment: PaymentMoney) -> bool:
+    return (
+        payment.chargeback_rows > 0
+        and payment.ledger_chargebacks == 0
+        and payment.order_status not in CHARGED_BACK_STATES
+    )
+
+
+def _not_in_cents(payment: PaymentMoney, start: datetime) -> list[Discrepancy]:
+    """An amount finer than a cent: the summary cannot compare it exactly, so a person does."""
+    moments = (payment.settled_at, payment.refund_at, payment.chargeback_at, payment.paid_at)
+    since = min((m for m in moments if m), default=None)
+    if since is None or since < start:
         return []
-    cases = {
-        case.payment_id for case in store.chargebacks_for_payments([r.source_id for r in rows])
-    }
-    states = {o.payment_id: o.status for o in match.paid.values()}
     return [
         Discrepancy(
-            DiscrepancyKind.CHARGEBACK_NOT_IN_LEDGER,
-            r.source_id,
-            match.order_of.get(r.source_id),
+            DiscrepancyKind.AMOUNT_NOT_IN_CENTS,
+            payment.payment_id,
+            _order_of(payment),
+            _text(payment.order_amount_text),
             None,
-            str(-r.gross),
-            r.row_date,
+            since,
         )
-        for r in rows
-        if r.row_date is not None
-        and r.source_id not in cases
-        and states.get(r.source_id) not in CHARGED_BACK_STATES
     ]
+
+
+def _order_of(payment: PaymentMoney) -> str | None:
+    """The order a payment belongs to, as far as mpcheckout knows (mp-<id> when only seen)."""
+    if payment.order_id:
+        return payment.order_id
+    if payment.logged:
+        return payment.logged_reference or f"mp-{payment.payment_id}"
+    return payment.external_reference
+
+
+def _within(moment: datetime | None, start: datetime) -> bool:
+    return moment is not None and moment >= start
+
+
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount)
 
 
 @dataclass(slots=True)

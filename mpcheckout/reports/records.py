@@ -86,3 +86,72 @@ class PaidOrder(NamedTuple):
     currency: str | None
     status: str
     paid_at: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class MoneyDay:
+    """One UTC day's sums in one currency, as the database keeps them (table or view
+    `money_days`). An amount is None where the day holds one finer than a cent: SQLite's exact
+    summary cannot hold it, and no figure is better than a rounded one."""
+
+    day: str  # YYYY-MM-DD
+    currency: str
+    rows: int
+    payments: int
+    gross: Decimal | None
+    fees: Decimal | None
+    mp_fee: Decimal | None
+    financing_fee: Decimal | None
+    shipping_fee: Decimal | None
+    taxes: Decimal | None
+    coupon: Decimal | None
+    net: Decimal | None
+    refunded: Decimal | None
+    charged_back: Decimal | None
+    released: Decimal | None
+    paid_out: Decimal | None
+
+    @property
+    def exact(self) -> bool:
+        return None not in (
+            self.gross, self.fees, self.mp_fee, self.financing_fee, self.shipping_fee,
+            self.taxes, self.coupon, self.net, self.refunded, self.charged_back, self.released,
+            self.paid_out,
+        )  # fmt: skip
+
+
+@dataclass(slots=True, frozen=True)
+class PaymentMoney:
+    """One payment as the settlement report tells it beside what mpcheckout holds of it (table
+    or view `money_payments`). None amounts: finer than a cent (see MoneyDay)."""
+
+    payment_id: str
+    # what mpcheckout holds
+    order_id: str | None  # the order this payment pays
+    order_amount_text: Decimal | None  # the order's amount as stored
+    order_amount: Decimal | None  # the same, None when the summary cannot hold it exactly
+    order_currency: str | None
+    order_status: str | None
+    paid_at: datetime | None
+    logged: bool  # mpcheckout has seen a state of this payment
+    logged_reference: str | None
+    ledger_refunded: Decimal | None  # approved refunds in the ledger
+    ledger_refund_at: datetime | None
+    ledger_chargebacks: int
+    # what the settlement report says
+    currency: str | None
+    external_reference: str | None
+    settlements: int
+    settled_at: datetime | None
+    gross: Decimal | None
+    refunded: Decimal | None  # its refund rows (shipping refunds aside), as a positive amount
+    refund_at: datetime | None
+    chargeback_rows: int
+    charged_back: Decimal | None
+    chargeback_at: datetime | None
+
+    @property
+    def exact(self) -> bool:
+        amounts = (self.gross, self.refunded, self.charged_back, self.ledger_refunded)
+        order_held = self.order_amount_text is None or self.order_amount is not None
+        return order_held and None not in amounts

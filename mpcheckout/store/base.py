@@ -29,7 +29,9 @@ from ..models import (
 )
 from ..payments import Decision
 from ..reports.records import (
+    MoneyDay,
     PaidOrder,
+    PaymentMoney,
     ReportFileRecord,
     ReportImportCounts,
     ReportNotificationRecord,
@@ -502,18 +504,25 @@ class Store(Protocol):
     def report_rows_for_payments(self, payment_ids: Sequence[str]) -> list[StoredReportRow]:
         """Rows whose SOURCE_ID is one of these ids, any date, oldest first."""
 
+    def money_days(self, first_day: str, last_day: str) -> list[MoneyDay]:
+        """The report rows' sums per UTC day and currency for days (YYYY-MM-DD) in
+        [first_day, last_day], by day then currency; kept in step with every import."""
+
+    def money_mismatches(self) -> list[PaymentMoney]:
+        """Payments, of any date, whose settlement rows and what mpcheckout holds disagree:
+        settled but never seen, gross or currency unlike the order's, refunds unlike the
+        ledger's, a chargeback the ledger lacks; and those with an amount finer than a cent."""
+
+    def unsettled_payments(self, since: datetime, until: datetime) -> list[PaidOrder]:
+        """Orders paid (paid_at) in [since, until) by a payment that no settlement row names
+        yet, oldest first."""
+
     def paid_orders(self, since: datetime, until: datetime) -> list[PaidOrder]:
         """Orders with a payment whose paid_at is in [since, until), oldest first."""
 
     def seen_payments(self, payment_ids: Sequence[str]) -> dict[str, str | None]:
         """Of these payment ids, those mpcheckout ever recorded (a payment log, or an order's
         payment), each with the order it belongs to (None when unknown)."""
-
-    def refunds_for_payments(self, payment_ids: Sequence[str]) -> list[LedgerRefund]:
-        """The ledger's refunds of these payments, oldest first."""
-
-    def chargebacks_for_payments(self, payment_ids: Sequence[str]) -> list[LedgerChargeback]:
-        """The ledger's chargebacks of these payments, newest first."""
 
     def report_notification(self, transaction_id: str) -> ReportNotificationRecord | None:
         """A report-ready notification already handled, or None."""

@@ -35,6 +35,18 @@ def latest_version(dialect: str) -> int:
 
 
 def split_statements(sql: str) -> list[str]:
-    """Split a migration on `;` at line ends, dropping comments (our DDL has no `;` in strings)."""
-    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
-    return [part.strip() for part in "\n".join(lines).split(";\n") if part.strip().rstrip(";")]
+    """Split a migration on `;` at line ends, dropping comments (our DDL has no `;` in strings).
+    A trigger's body holds statements of its own: it ends at a line that is `END;`."""
+    statements: list[str] = []
+    current: list[str] = []
+    for line in sql.splitlines():
+        if line.lstrip().startswith("--") or not (current or line.strip()):
+            continue
+        current.append(line)
+        in_trigger = current[0].lstrip().upper().startswith("CREATE TRIGGER")
+        ends = line.strip().upper() == "END;" if in_trigger else line.rstrip().endswith(";")
+        if ends:
+            statements.append("\n".join(current).strip())
+            current = []
+    rest = "\n".join(current).strip()
+    return [s for s in [*statements, rest] if s.rstrip(";").strip()]

@@ -7,6 +7,7 @@ an `Encoder` per dialect.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,13 +31,19 @@ from ..models import (
     Refund,
 )
 from ..payments import payment_state_key
-from ..reports.records import ReportFileRecord, ReportNotificationRecord, StoredReportRow
+from ..reports.records import (
+    MoneyDay,
+    PaymentMoney,
+    ReportFileRecord,
+    ReportNotificationRecord,
+    StoredReportRow,
+)
 from ..reports.rows import ReportRow
 
 R = TypeVar("R")
 # How a stored value is decoded: a time, money, a flag, a JSON object or list (empty when
 # absent). Columns not named in `kinds` read back as they are.
-Kind = Literal["time", "money", "flag", "object", "list", "json"]
+Kind = Literal["time", "money", "summed", "flag", "object", "list", "json"]
 Row = tuple[Any, ...]
 
 
@@ -308,6 +315,35 @@ REPORT_NOTIFICATIONS = Columns(
     record=ReportNotificationRecord,
     kinds={"received_at": "time"},
 )
+_DAY_SUMS = (
+    "gross", "fees", "mp_fee", "financing_fee", "shipping_fee", "taxes", "coupon", "net",
+    "refunded", "charged_back", "released", "paid_out",
+)  # fmt: skip
+MONEY_DAYS = Columns(
+    names=("day", "currency", "rows", "payments", *_DAY_SUMS),
+    record=MoneyDay,
+    kinds=dict.fromkeys(_DAY_SUMS, "summed"),
+)
+MONEY_PAYMENTS = Columns(
+    names=(
+        "payment_id", "order_id", "order_amount_text", "order_amount", "order_currency",
+        "order_status", "paid_at", "logged", "logged_reference", "ledger_refunded",
+        "ledger_refund_at", "ledger_chargebacks", "currency", "external_reference", "settlements",
+        "settled_at", "gross", "refunded", "refund_at", "chargeback_rows", "charged_back",
+        "chargeback_at",
+    ),
+    record=PaymentMoney,
+    kinds={
+        "order_amount_text": "money",
+        **dict.fromkeys(
+            ("order_amount", "ledger_refunded", "gross", "refunded", "charged_back"), "summed"
+        ),
+        **dict.fromkeys(
+            ("paid_at", "ledger_refund_at", "settled_at", "refund_at", "chargeback_at"), "time"
+        ),
+        "logged": "flag",
+    },
+)  # fmt: skip
 # What a payment state writes to payment_logs (the id is the table's own).
 PAYMENT_LOG_WRITE = (*PAYMENT_LOGS.names[1:], "state_key")
 
@@ -320,6 +356,7 @@ class Decoder:
     money: Callable[[Any], Decimal | None]
     flag: Callable[[Any], bool | None]
     json: Callable[[Any], Any]
+    summed: Callable[[Any], Decimal | None]  # an amount of money_days / money_payments
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,7 +398,12 @@ def _dumps(value: Any) -> str | None:
     return None if value is None else json.dumps(value, default=str)
 
 
-TEXT_DECODER = Decoder(time=parse_iso, money=_decimal, flag=_bool, json=_loads)
+def _from_cents(value: Any) -> Decimal | None:
+    """SQLite's money summaries hold integer cents (migration 0007)."""
+    return None if value is None else Decimal(value).scaleb(-2)
+
+
+TEXT_DECODER = Decoder(time=parse_iso, money=_decimal, flag=_bool, json=_loads, summed=_from_cents)
 
 
 def _flag_int(value: bool | None) -> int | None:
@@ -369,7 +411,9 @@ def _flag_int(value: bool | None) -> int | None:
 
 
 TEXT_ENCODER = Encoder(time=_iso, money=_money_text, json=_dumps, text=unchanged, flag=_flag_int)
-NATIVE_DECODER = Decoder(time=unchanged, money=unchanged, flag=unchanged, json=unchanged)
+NATIVE_DECODER = Decoder(
+    time=unchanged, money=unchanged, flag=unchanged, json=unchanged, summed=unchanged
+)
 
 
 def _converter(kind: Kind | None, decode: Decoder) -> Callable[[Any], Any]:
@@ -387,15 +431,45 @@ def _converter(kind: Kind | None, decode: Decoder) -> Callable[[Any], Any]:
 
 def reader(columns: Columns[R], decode: Decoder) -> Callable[[Row], R]:
     """A function from a row of `columns` (in their order) to its record."""
-    steps = [
-        (columns.field_of(name), _converter(columns.kinds.get(name), decode))
-        for name in columns.names
-    ]
+    names = [columns.field_of(name) for name in columns.names]
+    converters = [_converter(columns.kinds.get(name), decode) for name in columns.names]
+    if _positional(columns.record, names):
+        return _positional_reader(columns.record, converters)
 
     def read(row: Row) -> R:
         return columns.record(
-            **{name: convert(value) for (name, convert), value in zip(steps, row, strict=True)}
+            **{
+                name: convert(value)
+                for name, convert, value in zip(names, converters, row, strict=True)
+            }
         )
+
+    return read
+
+
+def _positional(record: Callable[..., Any], names: list[str]) -> bool:
+    """Whether the record takes the columns positionally: its leading fields are these."""
+    if dataclasses.is_dataclass(record):
+        fields = [item.name for item in dataclasses.fields(record)]
+    else:
+        fields = list(getattr(record, "_fields", ()))  # a NamedTuple
+    return fields[: len(names)] == names
+
+
+def _positional_reader(
+    record: Callable[..., R], converters: list[Callable[[Any], Any]]
+) -> Callable[[Row], R]:
+    """Converts only the columns that need it and builds the record without a dict: `money`
+    reads tens of thousands of rows at a time."""
+    steps = [
+        (index, convert) for index, convert in enumerate(converters) if convert is not unchanged
+    ]
+
+    def read(row: Row) -> R:
+        values = list(row)
+        for index, convert in steps:
+            values[index] = convert(values[index])
+        return record(*values)
 
     return read
 
@@ -591,3 +665,5 @@ class Readers:
         self.report_file = reader(REPORT_FILES, decode)
         self.report_row = reader(REPORT_ROWS, decode)
         self.report_notification = reader(REPORT_NOTIFICATIONS, decode)
+        self.money_day = reader(MONEY_DAYS, decode)
+        self.payment_money = reader(MONEY_PAYMENTS, decode)

@@ -555,11 +555,10 @@ class SqliteStore(StoreCore):
         with self._write() as conn:
             known = conn.execute("SELECT 1 FROM report_files WHERE sha256 = ?", (file.sha256,))
             file_known = known.fetchone() is not None
-            before = conn.total_changes
             # One executemany fed by the parser's generator: nothing of the file is held in
-            # memory, and the transaction is committed only once the last row was read.
-            conn.executemany(INSERT_REPORT_ROW_SQL, map(values, tally))
-            added = conn.total_changes - before
+            # memory, and the transaction is committed only once the last row was read. Its
+            # rowcount counts the rows it added, not what the money triggers wrote (0007).
+            added = conn.executemany(INSERT_REPORT_ROW_SQL, map(values, tally)).rowcount
             conn.execute(INSERT_REPORT_FILE_SQL, file_row(file, tally, added, TEXT_ENCODER))
         return ReportImportCounts(tally.read, added, tally.flagged, file_known)
 

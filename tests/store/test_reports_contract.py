@@ -4,7 +4,6 @@ nothing; a file that fails half-way leaves nothing; money comes back as the exac
 from __future__ import annotations
 
 import io
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -126,32 +125,3 @@ def test_a_report_notification_is_recorded_once(store):
     assert not store.record_report_notification(note)
     assert store.report_notification("tx-1") == note
     assert store.report_notification("tx-2") is None
-
-
-def test_the_ledger_by_payment(store):
-    from mpcheckout.models import Chargeback, Refund
-
-    refund = Refund("r1", "901", Decimal("10.25"), "approved", "collector", NOW, {"id": "r1"})
-    store.create_order(order("order-1", NOW))
-    state = replace(
-        payment("901", "approved", NOW),
-        status_detail="partially_refunded",
-        refunded_amount=Decimal("10.25"),
-        refunds=(refund,),
-    )
-    store.apply_payments([state], RULES, "webhook", NOW)
-    assert [(r.id, r.amount) for r in store.refunds_for_payments(["901", "902"])] == [
-        ("r1", Decimal("10.25"))
-    ]
-    assert store.refunds_for_payments([]) == [] and store.chargebacks_for_payments(["901"]) == []
-    case = Chargeback("234000062890459137", ("901",), Decimal("90.25"), "ARS", None, True, True,
-                      "pending", None, NOW, NOW, False, {"id": 1})  # fmt: skip
-    from mpcheckout.store.base import EventOutcome
-    from tests.store.helpers import webhook
-
-    store.enqueue_many([webhook(1)], "http", NOW)
-    (claimed,) = store.claim_due_events("w", 1, 60, NOW)
-    outcome = EventOutcome(claimed.id, "completed", payments=(state,), chargebacks=(case,))
-    store.commit_outcomes("w", [outcome], RULES, NOW)
-    (found,) = store.chargebacks_for_payments(["901"])
-    assert found.id == "234000062890459137" and found.amount == Decimal("90.25")

@@ -60,3 +60,11 @@ def test_translation_fills_placeholders_and_survives_a_missing_one():
     assert t("error.input_missing", path="x.json") == "Input x.json does not exist."
     assert "{path}" in t("error.input_missing")
     assert Translator("es")("ingest.queued") != Translator("en")("ingest.queued")
+
+
+def test_every_discrepancy_kind_is_named_and_explained():
+    from mpcheckout.money import DiscrepancyKind
+
+    english = catalog("en")
+    for kind in DiscrepancyKind:
+        assert f"money.kind_{kind}" in english and f"money.check_{kind}" in english, kind
