@@ -59,9 +59,16 @@ from .rows import (
     payment_log_values,
     report_row_encoder,
 )
+from .sqlite_money import LAST_ROWID, SUMMARIZE_DAYS, SUMMARIZE_PAYMENTS
 
 DIALECT = "sqlite"
 _RECORDS = Readers(TEXT_DECODER)
+
+
+def _summarize_report_rows(conn: sqlite3.Connection, after_rowid: int) -> None:
+    """Add the report rows written after `after_rowid` to the money summaries (0007)."""
+    conn.execute(SUMMARIZE_DAYS, (after_rowid,))
+    conn.execute(SUMMARIZE_PAYMENTS, (after_rowid,))
 
 
 def open_sqlite(path: Path, busy_timeout_ms: int = 5000, migrate: bool = True) -> SqliteStore:
@@ -545,7 +552,10 @@ class SqliteStore(StoreCore):
         names = list(rows[0])
         sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
         with self._write() as conn:
+            last = conn.execute(LAST_ROWID).fetchone()[0]
             conn.executemany(sql, [[neutral(row[name]) for name in names] for row in rows])
+            if table == "report_rows":
+                _summarize_report_rows(conn, last)
 
     # -- reports -----------------------------------------------------------------------------
     def import_report(
@@ -555,10 +565,11 @@ class SqliteStore(StoreCore):
         with self._write() as conn:
             known = conn.execute("SELECT 1 FROM report_files WHERE sha256 = ?", (file.sha256,))
             file_known = known.fetchone() is not None
+            last = conn.execute(LAST_ROWID).fetchone()[0]
             # One executemany fed by the parser's generator: nothing of the file is held in
-            # memory, and the transaction is committed only once the last row was read. Its
-            # rowcount counts the rows it added, not what the money triggers wrote (0007).
+            # memory, and the transaction is committed only once the last row was read.
             added = conn.executemany(INSERT_REPORT_ROW_SQL, map(values, tally)).rowcount
+            _summarize_report_rows(conn, last)
             conn.execute(INSERT_REPORT_FILE_SQL, file_row(file, tally, added, TEXT_ENCODER))
         return ReportImportCounts(tally.read, added, tally.flagged, file_known)
 

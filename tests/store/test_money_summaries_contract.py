@@ -158,3 +158,23 @@ def test_an_order_paid_by_another_payment_lets_go_of_the_first(store):
     # Had 901 kept the order, its settlement of another amount would be a gross mismatch.
     settle(store, line("o1", "901", "99.00", "-5.00", DAY_ONE))
     assert store.money_mismatches() == []
+
+
+def test_a_copied_database_keeps_its_money(store, tmp_path):
+    """`db copy` writes rows table by table: the target's summaries must come out the same."""
+    from mpcheckout.copy import copy_store
+    from mpcheckout.store import open_store
+
+    pay(store, "901", "o1", amount="100.50")
+    settle(
+        store,
+        line("o1", "901", "100.00", "-5.00", DAY_ONE),
+        line("walk-in", "903", "7.77", "-0.77", DAY_TWO),
+    )
+    target = open_store(str(tmp_path / "copy.db"))
+    copy_store(store, target, batch_size=1)
+    assert target.money_days("2026-11-01", "2026-11-30") == store.money_days(
+        "2026-11-01", "2026-11-30"
+    )
+    assert {p.payment_id for p in target.money_mismatches()} == {"901", "903"}
+    target.close()

@@ -1,11 +1,14 @@
 -- What `money` reads instead of every report row and every order (issue 16: `money --json` over a
--- million rows of each within a second). The database keeps two summaries in step with every
--- write, in the writing transaction, whichever code path writes:
+-- million rows of each within a second). Two summaries, kept in step in the writing transaction:
 --   money_days      per UTC day and currency: the sums of the settlement and release rows;
 --   money_payments  per payment: what the settlement report says of it beside what mpcheckout
 --                   holds (its order, its payment logs, the ledger's refunds and chargebacks),
 --                   so that a discrepancy is a comparison within one row (partial index
 --                   money_payments_open), never a join of two million-row tables.
+-- Triggers keep the side mpcheckout holds (orders, payment_logs, refunds, chargebacks: every
+-- writer, worker or command, goes through them). Report rows are summed by the import itself,
+-- set-based, after writing them (mpcheckout/store/sqlite_money.py): a trigger per row costs
+-- more than the insert.
 -- Amounts are exact integer cents here: SQLite's sum() of INTEGERs is exact and fails on
 -- overflow, while over decimal TEXT it goes through REAL. Each decimal text becomes cents with
 --   CASE WHEN x GLOB '*.[0-9][0-9]' THEN CAST(replace(x, '.', '') AS INTEGER)
@@ -78,83 +81,6 @@ CREATE INDEX money_payments_open ON money_payments (payment_id) WHERE
     OR gross IS NULL OR charged_back IS NULL;
 CREATE INDEX money_payments_unsettled ON money_payments (paid_at)
     WHERE settlements = 0 AND paid_at IS NOT NULL;
-
-CREATE TRIGGER report_rows_settlement_money AFTER INSERT ON report_rows
-    WHEN NEW.kind = 'settlement'
-BEGIN
-INSERT INTO money_days (day, currency, rows, payments, gross, refunded, charged_back, fees, mp_fee, financing_fee, shipping_fee, taxes, coupon, net)
-    SELECT
-        substr(NEW.row_date, 1, 10),
-        coalesce(NEW.currency, ''),
-        1,
-        NEW.entry_type = 'SETTLEMENT',
-        CASE WHEN NEW.entry_type = 'SETTLEMENT' THEN (CASE WHEN NEW.gross GLOB '*.[0-9][0-9]' THEN CAST(replace(NEW.gross, '.', '') AS INTEGER) WHEN NEW.gross GLOB '*.[0-9]' THEN 10 * CAST(replace(NEW.gross, '.', '') AS INTEGER) WHEN NEW.gross GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(NEW.gross AS INTEGER) END) ELSE 0 END,
-        CASE WHEN NEW.entry_type GLOB 'REFUND*' THEN -(CASE WHEN NEW.gross GLOB '*.[0-9][0-9]' THEN CAST(replace(NEW.gross, '.', '') AS INTEGER) WHEN NEW.gross GLOB '*.[0-9]' THEN 10 * CAST(replace(NEW.gross, '.', '') AS INTEGER) WHEN NEW.gross GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(NEW.gross AS INTEGER) END) ELSE 0 END,
-        CASE WHEN NEW.entry_type GLOB 'CHARGEBACK*' THEN -(CASE WHEN NEW.gross GLOB '*.[0-9][0-9]' THEN CAST(replace(NEW.gross, '.', '') AS INTEGER) WHEN NEW.gross GLOB '*.[0-9]' THEN 10 * CAST(replace(NEW.gross, '.', '') AS INTEGER) WHEN NEW.gross GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(NEW.gross AS INTEGER) END) ELSE 0 END,
-        (CASE WHEN NEW.fee_total GLOB '*.[0-9][0-9]' THEN CAST(replace(NEW.fee_total, '.', '') AS INTEGER) WHEN NEW.fee_total GLOB '*.[0-9]' THEN 10 * CAST(replace(NEW.fee_total, '.', '') AS INTEGER) WHEN NEW.fee_total GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(NEW.fee_total AS INTEGER) END),
-        (CASE WHEN NEW.mp_fee GLOB '*.[0-9][0-9]' THEN CAST(replace(NEW.mp_fee, '.', '') AS INTEGER) WHEN NEW.mp_fee GLOB '*.[0-9]' THEN 10 * CAST(replace(NEW.mp_fee, '.', '') AS INTEGER) WHEN NEW.mp_fee GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(NEW.mp_fee AS INTEGER) END),
-        (CASE WHEN NEW.financing_fee GLOB '*.[0-9][0-9]' THEN CAST(replace(NEW.financing_fee, '.', '') AS INTEGER) WHEN NEW.financing_fee GLOB '*.[0-9]' THEN 10 * CAST(replace(NEW.financing_fee, '.', '') AS INTEGER) WHEN NEW.financing_fee GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(NEW.financing_fee AS INTEGER) END),
-        (CASE WHEN NEW.shipping_fee GLOB '*.[0-9][0-9]' THEN CAST(replace(NEW.shipping_fee, '.', '') AS INTEGER) WHEN NEW.shipping_fee GLOB '*.[0-9]' THEN 10 * CAST(replace(NEW.shipping_fee, '.', '') AS INTEGER) WHEN NEW.shipping_fee GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(NEW.shipping_fee AS INTEGER) END),
-        (CASE WHEN NEW.taxes GLOB '*.[0-9][0-9]' THEN CAST(replace(NEW.taxes, '.', '') AS INTEGER) WHEN NEW.taxes GLOB '*.[0-9]' THEN 10 * CAST(replace(NEW.taxes, '.', '') AS INTEGER) WHEN NEW.taxes GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(NEW.taxes AS INTEGER) END),
-        (CASE WHEN NEW.coupon GLOB '*.[0-9][0-9]' THEN CAST(replace(NEW.coupon, '.', '') AS INTEGER) WHEN NEW.coupon GLOB '*.[0-9]' THEN 10 * CAST(replace(NEW.coupon, '.', '') AS INTEGER) WHEN NEW.coupon GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(NEW.coupon AS INTEGER) END),
-        (CASE WHEN NEW.net GLOB '*.[0-9][0-9]' THEN CAST(replace(NEW.net, '.', '') AS INTEGER) WHEN NEW.net GLOB '*.[0-9]' THEN 10 * CAST(replace(NEW.net, '.', '') AS INTEGER) WHEN NEW.net GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(NEW.net AS INTEGER) END)
-    WHERE NEW.row_date IS NOT NULL
-    ON CONFLICT (day, currency) DO UPDATE SET
-        rows = rows + excluded.rows,
-        payments = payments + excluded.payments,
-        gross = gross + excluded.gross,
-        refunded = refunded + excluded.refunded,
-        charged_back = charged_back + excluded.charged_back,
-        fees = fees + excluded.fees,
-        mp_fee = mp_fee + excluded.mp_fee,
-        financing_fee = financing_fee + excluded.financing_fee,
-        shipping_fee = shipping_fee + excluded.shipping_fee,
-        taxes = taxes + excluded.taxes,
-        coupon = coupon + excluded.coupon,
-        net = net + excluded.net;
-INSERT INTO money_payments (payment_id, currency, external_reference, settlements, settled_at, gross, refunded, refund_at, chargeback_rows, charged_back, chargeback_at)
-    VALUES (
-        NEW.source_id,
-        CASE WHEN NEW.entry_type = 'SETTLEMENT' THEN NEW.currency END,
-        CASE WHEN NEW.entry_type = 'SETTLEMENT' THEN NEW.external_reference END,
-        NEW.entry_type = 'SETTLEMENT',
-        CASE WHEN NEW.entry_type = 'SETTLEMENT' THEN NEW.row_date END,
-        CASE WHEN NEW.entry_type = 'SETTLEMENT' THEN (CASE WHEN NEW.gross GLOB '*.[0-9][0-9]' THEN CAST(replace(NEW.gross, '.', '') AS INTEGER) WHEN NEW.gross GLOB '*.[0-9]' THEN 10 * CAST(replace(NEW.gross, '.', '') AS INTEGER) WHEN NEW.gross GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(NEW.gross AS INTEGER) END) ELSE 0 END,
-        CASE WHEN (NEW.entry_type GLOB 'REFUND*' AND NEW.entry_type <> 'REFUND_SHIPPING') THEN -(CASE WHEN NEW.gross GLOB '*.[0-9][0-9]' THEN CAST(replace(NEW.gross, '.', '') AS INTEGER) WHEN NEW.gross GLOB '*.[0-9]' THEN 10 * CAST(replace(NEW.gross, '.', '') AS INTEGER) WHEN NEW.gross GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(NEW.gross AS INTEGER) END) ELSE 0 END,
-        CASE WHEN (NEW.entry_type GLOB 'REFUND*' AND NEW.entry_type <> 'REFUND_SHIPPING') THEN NEW.row_date END,
-        NEW.entry_type GLOB 'CHARGEBACK*',
-        CASE WHEN NEW.entry_type GLOB 'CHARGEBACK*' THEN -(CASE WHEN NEW.gross GLOB '*.[0-9][0-9]' THEN CAST(replace(NEW.gross, '.', '') AS INTEGER) WHEN NEW.gross GLOB '*.[0-9]' THEN 10 * CAST(replace(NEW.gross, '.', '') AS INTEGER) WHEN NEW.gross GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(NEW.gross AS INTEGER) END) ELSE 0 END,
-        CASE WHEN NEW.entry_type GLOB 'CHARGEBACK*' THEN NEW.row_date END
-    )
-    ON CONFLICT (payment_id) DO UPDATE SET
-        currency = coalesce(currency, excluded.currency),
-        external_reference = coalesce(external_reference, excluded.external_reference),
-        settlements = settlements + excluded.settlements,
-        settled_at = coalesce(min(settled_at, excluded.settled_at), settled_at, excluded.settled_at),
-        gross = gross + excluded.gross,
-        refunded = refunded + excluded.refunded,
-        refund_at = coalesce(max(refund_at, excluded.refund_at), refund_at, excluded.refund_at),
-        chargeback_rows = chargeback_rows + excluded.chargeback_rows,
-        charged_back = charged_back + excluded.charged_back,
-        chargeback_at = coalesce(min(chargeback_at, excluded.chargeback_at), chargeback_at, excluded.chargeback_at);
-END;
-
-CREATE TRIGGER report_rows_release_money AFTER INSERT ON report_rows
-    WHEN NEW.kind = 'release' AND NEW.row_date IS NOT NULL
-BEGIN
-INSERT INTO money_days (day, currency, rows, released, paid_out)
-    SELECT
-        substr(NEW.row_date, 1, 10),
-        coalesce(NEW.currency, ''),
-        1,
-        CASE WHEN NEW.summary OR (NEW.description IN ('payout', 'withdrawal') OR coalesce(NEW.payout_id, '') <> '') THEN 0 ELSE (CASE WHEN NEW.net GLOB '*.[0-9][0-9]' THEN CAST(replace(NEW.net, '.', '') AS INTEGER) WHEN NEW.net GLOB '*.[0-9]' THEN 10 * CAST(replace(NEW.net, '.', '') AS INTEGER) WHEN NEW.net GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(NEW.net AS INTEGER) END) END,
-        CASE WHEN NEW.summary OR NOT (NEW.description IN ('payout', 'withdrawal') OR coalesce(NEW.payout_id, '') <> '') THEN 0 ELSE -(CASE WHEN NEW.net GLOB '*.[0-9][0-9]' THEN CAST(replace(NEW.net, '.', '') AS INTEGER) WHEN NEW.net GLOB '*.[0-9]' THEN 10 * CAST(replace(NEW.net, '.', '') AS INTEGER) WHEN NEW.net GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(NEW.net AS INTEGER) END) END
-    WHERE true
-    ON CONFLICT (day, currency) DO UPDATE SET
-        rows = rows + excluded.rows,
-        released = released + excluded.released,
-        paid_out = paid_out + excluded.paid_out;
-END;
 
 CREATE TRIGGER orders_money_insert AFTER INSERT ON orders
     WHEN NEW.payment_id IS NOT NULL
@@ -269,12 +195,9 @@ INSERT INTO money_payments (payment_id, ledger_chargebacks)
     ON CONFLICT (payment_id) DO UPDATE SET ledger_chargebacks = excluded.ledger_chargebacks;
 END;
 
--- What was stored before this migration goes through the same triggers: rows are read back
--- in, orders, refunds and chargebacks rewritten unchanged, payment logs summed here.
-CREATE TABLE report_rows_before_0007 AS SELECT * FROM report_rows;
-DELETE FROM report_rows;
-INSERT INTO report_rows SELECT * FROM report_rows_before_0007 ORDER BY row_key;
-DROP TABLE report_rows_before_0007;
+-- What was stored before this migration: orders, refunds and chargebacks rewritten unchanged
+-- go through the triggers; payment logs and report rows are summed here (the report rows with
+-- the statements an import runs, mpcheckout/store/sqlite_money.py, as they were at 0007).
 UPDATE orders SET payment_id = payment_id WHERE payment_id IS NOT NULL;
 UPDATE refunds SET status = status;
 UPDATE chargebacks SET payment_id = payment_id WHERE payment_id IS NOT NULL;
@@ -285,3 +208,97 @@ INSERT INTO money_payments (payment_id, logged, logged_reference)
     ON CONFLICT (payment_id) DO UPDATE SET
         logged = 1,
         logged_reference = coalesce(logged_reference, excluded.logged_reference);
+
+INSERT INTO money_days (day, currency, rows, payments, gross, refunded, charged_back, fees, mp_fee, financing_fee, shipping_fee, taxes, coupon, net, released, paid_out)
+SELECT day, currency, count(*), sum(settled),
+    CASE WHEN count(gross) = count(*) THEN sum(gross) END, CASE WHEN count(refunded) = count(*) THEN sum(refunded) END, CASE WHEN count(charged_back) = count(*) THEN sum(charged_back) END, CASE WHEN count(fees) = count(*) THEN sum(fees) END, CASE WHEN count(mp_fee) = count(*) THEN sum(mp_fee) END, CASE WHEN count(financing_fee) = count(*) THEN sum(financing_fee) END, CASE WHEN count(shipping_fee) = count(*) THEN sum(shipping_fee) END, CASE WHEN count(taxes) = count(*) THEN sum(taxes) END, CASE WHEN count(coupon) = count(*) THEN sum(coupon) END, CASE WHEN count(net) = count(*) THEN sum(net) END, CASE WHEN count(released) = count(*) THEN sum(released) END, CASE WHEN count(paid_out) = count(*) THEN sum(paid_out) END
+FROM (
+    SELECT
+        substr(row_date, 1, 10) AS day,
+        coalesce(currency, '') AS currency,
+        kind = 'settlement' AND entry_type = 'SETTLEMENT' AS settled,
+        CASE WHEN kind = 'settlement' AND entry_type = 'SETTLEMENT' THEN CASE WHEN gross GLOB '*.[0-9][0-9]' THEN CAST(replace(gross, '.', '') AS INTEGER)
+            WHEN gross GLOB '*.[0-9]' THEN 10 * CAST(replace(gross, '.', '') AS INTEGER)
+            WHEN gross GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(gross AS INTEGER) END ELSE 0 END AS gross,
+        CASE WHEN kind = 'settlement' AND entry_type GLOB 'REFUND*' THEN -(CASE WHEN gross GLOB '*.[0-9][0-9]' THEN CAST(replace(gross, '.', '') AS INTEGER)
+            WHEN gross GLOB '*.[0-9]' THEN 10 * CAST(replace(gross, '.', '') AS INTEGER)
+            WHEN gross GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(gross AS INTEGER) END) ELSE 0 END AS refunded,
+        CASE WHEN kind = 'settlement' AND entry_type GLOB 'CHARGEBACK*' THEN -(CASE WHEN gross GLOB '*.[0-9][0-9]' THEN CAST(replace(gross, '.', '') AS INTEGER)
+            WHEN gross GLOB '*.[0-9]' THEN 10 * CAST(replace(gross, '.', '') AS INTEGER)
+            WHEN gross GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(gross AS INTEGER) END) ELSE 0 END AS charged_back,
+        CASE WHEN kind = 'settlement' THEN CASE WHEN fee_total GLOB '*.[0-9][0-9]' THEN CAST(replace(fee_total, '.', '') AS INTEGER)
+            WHEN fee_total GLOB '*.[0-9]' THEN 10 * CAST(replace(fee_total, '.', '') AS INTEGER)
+            WHEN fee_total GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(fee_total AS INTEGER) END ELSE 0 END AS fees,
+        CASE WHEN kind = 'settlement' THEN CASE WHEN mp_fee GLOB '*.[0-9][0-9]' THEN CAST(replace(mp_fee, '.', '') AS INTEGER)
+            WHEN mp_fee GLOB '*.[0-9]' THEN 10 * CAST(replace(mp_fee, '.', '') AS INTEGER)
+            WHEN mp_fee GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(mp_fee AS INTEGER) END ELSE 0 END AS mp_fee,
+        CASE WHEN kind = 'settlement' THEN CASE WHEN financing_fee GLOB '*.[0-9][0-9]' THEN CAST(replace(financing_fee, '.', '') AS INTEGER)
+            WHEN financing_fee GLOB '*.[0-9]' THEN 10 * CAST(replace(financing_fee, '.', '') AS INTEGER)
+            WHEN financing_fee GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(financing_fee AS INTEGER) END ELSE 0 END AS financing_fee,
+        CASE WHEN kind = 'settlement' THEN CASE WHEN shipping_fee GLOB '*.[0-9][0-9]' THEN CAST(replace(shipping_fee, '.', '') AS INTEGER)
+            WHEN shipping_fee GLOB '*.[0-9]' THEN 10 * CAST(replace(shipping_fee, '.', '') AS INTEGER)
+            WHEN shipping_fee GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(shipping_fee AS INTEGER) END ELSE 0 END AS shipping_fee,
+        CASE WHEN kind = 'settlement' THEN CASE WHEN taxes GLOB '*.[0-9][0-9]' THEN CAST(replace(taxes, '.', '') AS INTEGER)
+            WHEN taxes GLOB '*.[0-9]' THEN 10 * CAST(replace(taxes, '.', '') AS INTEGER)
+            WHEN taxes GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(taxes AS INTEGER) END ELSE 0 END AS taxes,
+        CASE WHEN kind = 'settlement' THEN CASE WHEN coupon GLOB '*.[0-9][0-9]' THEN CAST(replace(coupon, '.', '') AS INTEGER)
+            WHEN coupon GLOB '*.[0-9]' THEN 10 * CAST(replace(coupon, '.', '') AS INTEGER)
+            WHEN coupon GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(coupon AS INTEGER) END ELSE 0 END AS coupon,
+        CASE WHEN kind = 'settlement' THEN CASE WHEN net GLOB '*.[0-9][0-9]' THEN CAST(replace(net, '.', '') AS INTEGER)
+            WHEN net GLOB '*.[0-9]' THEN 10 * CAST(replace(net, '.', '') AS INTEGER)
+            WHEN net GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(net AS INTEGER) END ELSE 0 END AS net,
+        CASE WHEN kind = 'release' AND NOT summary AND NOT (description IN ('payout', 'withdrawal') OR coalesce(payout_id, '') <> '') THEN CASE WHEN net GLOB '*.[0-9][0-9]' THEN CAST(replace(net, '.', '') AS INTEGER)
+            WHEN net GLOB '*.[0-9]' THEN 10 * CAST(replace(net, '.', '') AS INTEGER)
+            WHEN net GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(net AS INTEGER) END ELSE 0 END AS released,
+        CASE WHEN kind = 'release' AND NOT summary AND (description IN ('payout', 'withdrawal') OR coalesce(payout_id, '') <> '') THEN -(CASE WHEN net GLOB '*.[0-9][0-9]' THEN CAST(replace(net, '.', '') AS INTEGER)
+            WHEN net GLOB '*.[0-9]' THEN 10 * CAST(replace(net, '.', '') AS INTEGER)
+            WHEN net GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(net AS INTEGER) END) ELSE 0 END AS paid_out
+    FROM report_rows WHERE rowid > 0 LIMIT -1
+)
+WHERE day IS NOT NULL
+GROUP BY day, currency
+ON CONFLICT (day, currency) DO UPDATE SET
+    rows = rows + excluded.rows, payments = payments + excluded.payments,
+    gross = gross + excluded.gross, refunded = refunded + excluded.refunded, charged_back = charged_back + excluded.charged_back, fees = fees + excluded.fees, mp_fee = mp_fee + excluded.mp_fee, financing_fee = financing_fee + excluded.financing_fee, shipping_fee = shipping_fee + excluded.shipping_fee, taxes = taxes + excluded.taxes, coupon = coupon + excluded.coupon, net = net + excluded.net, released = released + excluded.released, paid_out = paid_out + excluded.paid_out;
+INSERT INTO money_payments (payment_id, currency, external_reference, settlements, settled_at,
+    gross, refunded, refund_at, chargeback_rows, charged_back, chargeback_at)
+SELECT payment_id, max(currency), max(external_reference), sum(settled), min(settled_at),
+    CASE WHEN count(gross) = count(*) THEN sum(gross) END, CASE WHEN count(refunded) = count(*) THEN sum(refunded) END, max(refund_at), sum(chargeback),
+    CASE WHEN count(charged_back) = count(*) THEN sum(charged_back) END, min(chargeback_at)
+FROM (
+    SELECT
+        source_id AS payment_id,
+        CASE WHEN kind = 'settlement' AND entry_type = 'SETTLEMENT' THEN currency END AS currency,
+        CASE WHEN kind = 'settlement' AND entry_type = 'SETTLEMENT' THEN external_reference END AS external_reference,
+        kind = 'settlement' AND entry_type = 'SETTLEMENT' AS settled,
+        CASE WHEN kind = 'settlement' AND entry_type = 'SETTLEMENT' THEN row_date END AS settled_at,
+        CASE WHEN kind = 'settlement' AND entry_type = 'SETTLEMENT' THEN CASE WHEN gross GLOB '*.[0-9][0-9]' THEN CAST(replace(gross, '.', '') AS INTEGER)
+            WHEN gross GLOB '*.[0-9]' THEN 10 * CAST(replace(gross, '.', '') AS INTEGER)
+            WHEN gross GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(gross AS INTEGER) END ELSE 0 END AS gross,
+        CASE WHEN kind = 'settlement' AND entry_type GLOB 'REFUND*' AND entry_type <> 'REFUND_SHIPPING' THEN -(CASE WHEN gross GLOB '*.[0-9][0-9]' THEN CAST(replace(gross, '.', '') AS INTEGER)
+            WHEN gross GLOB '*.[0-9]' THEN 10 * CAST(replace(gross, '.', '') AS INTEGER)
+            WHEN gross GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(gross AS INTEGER) END) ELSE 0 END AS refunded,
+        CASE WHEN kind = 'settlement' AND entry_type GLOB 'REFUND*' AND entry_type <> 'REFUND_SHIPPING' THEN row_date END AS refund_at,
+        kind = 'settlement' AND entry_type GLOB 'CHARGEBACK*' AS chargeback,
+        CASE WHEN kind = 'settlement' AND entry_type GLOB 'CHARGEBACK*' THEN -(CASE WHEN gross GLOB '*.[0-9][0-9]' THEN CAST(replace(gross, '.', '') AS INTEGER)
+            WHEN gross GLOB '*.[0-9]' THEN 10 * CAST(replace(gross, '.', '') AS INTEGER)
+            WHEN gross GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(gross AS INTEGER) END) ELSE 0 END AS charged_back,
+        CASE WHEN kind = 'settlement' AND entry_type GLOB 'CHARGEBACK*' THEN row_date END AS chargeback_at,
+        kind
+    FROM report_rows WHERE rowid > 0 LIMIT -1
+)
+WHERE kind = 'settlement'
+GROUP BY payment_id
+ON CONFLICT (payment_id) DO UPDATE SET
+    currency = coalesce(currency, excluded.currency),
+    external_reference = coalesce(external_reference, excluded.external_reference),
+    settlements = settlements + excluded.settlements,
+    settled_at = coalesce(min(settled_at, excluded.settled_at), settled_at, excluded.settled_at),
+    gross = gross + excluded.gross,
+    refunded = refunded + excluded.refunded,
+    refund_at = coalesce(max(refund_at, excluded.refund_at), refund_at, excluded.refund_at),
+    chargeback_rows = chargeback_rows + excluded.chargeback_rows,
+    charged_back = charged_back + excluded.charged_back,
+    chargeback_at = coalesce(
+        min(chargeback_at, excluded.chargeback_at), chargeback_at, excluded.chargeback_at
+    );
