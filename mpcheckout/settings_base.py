@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import operator
 import re
 from collections.abc import Callable, Mapping
@@ -68,15 +69,22 @@ class NoDecode:
     every command ~90 ms; config.py reads the environment itself and treats both alike."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
 class Bounds:
     """pydantic's `Field(ge=…, gt=…, le=…, min_length=…, max_length=…)`."""
 
-    ge: float | None = None
-    gt: float | None = None
-    le: float | None = None
-    min_length: int | None = None
-    max_length: int | None = None
+    __slots__ = ("ge", "gt", "le", "max_length", "min_length")
+
+    def __init__(
+        self,
+        *,
+        ge: float | None = None,
+        gt: float | None = None,
+        le: float | None = None,
+        min_length: int | None = None,
+        max_length: int | None = None,
+    ) -> None:
+        self.ge, self.gt, self.le = ge, gt, le
+        self.min_length, self.max_length = min_length, max_length
 
     def admit(self, value: Any) -> bool:
         return (
@@ -94,12 +102,14 @@ class Bounds:
         return Field(**{name: value for name, value in given.items() if value is not None})
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
 class Checked:
     """A check run on the converted value (pydantic's `AfterValidator`): it returns the value or
     raises ValueError with the message a user sees."""
 
-    check: Callable[[Any], Any]
+    __slots__ = ("check",)
+
+    def __init__(self, check: Callable[[Any], Any]) -> None:
+        self.check = check
 
 
 def split_commas(value: Any) -> Any:
@@ -124,27 +134,61 @@ _DECIMAL = re.compile(r"-?[0-9]{1,18}(\.[0-9]{1,18})?")
 _BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 
 
-@dataclass_transform(kw_only_default=True, frozen_default=True)
+@dataclass_transform(
+    kw_only_default=True, frozen_default=True, field_specifiers=(dataclasses.field,)
+)
 class Section:
-    """Base of every settings section. A subclass is made a frozen, keyword-only dataclass whose
-    constructor checks what it is given (defaults are trusted, as pydantic trusts them) and
-    raises pydantic's ValidationError for what the check cannot take."""
+    """Base of every settings section: a frozen, keyword-only record, declared as a dataclass is
+    (`name: type = default`, `field(default_factory=…)` for a list or a dict), whose constructor
+    checks what it is given (defaults are trusted, as pydantic trusts them) and raises pydantic's
+    ValidationError for what the check cannot take. Not made by `dataclasses.dataclass`: it
+    compiles six methods per class from source, ~4 million instructions each time, and
+    a command loads all the sections; these methods are written once, here."""
 
-    __section_fields__: ClassVar[tuple[dataclasses.Field[Any], ...]]
-    __field_types__: ClassVar[dict[str, Any]]
+    __field_types__: ClassVar[dict[str, Any]]  # name -> annotation, in declaration order
+    __defaults__: ClassVar[dict[str, Any]]
+    __default_factories__: ClassVar[dict[str, Callable[[], Any]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        made: Any = dataclasses.dataclass(frozen=True, kw_only=True)(cls)
-        cls.__section_fields__ = dataclasses.fields(made)
-        cls.__field_types__ = {field.name: field.type for field in cls.__section_fields__}
-        cls.__init__ = Section._checked_init  # type: ignore[assignment]
+        cls.__field_types__ = inspect.get_annotations(cls)
+        cls.__defaults__, cls.__default_factories__ = {}, {}
+        for name in cls.__field_types__:
+            default = cls.__dict__.get(name, dataclasses.MISSING)
+            if isinstance(default, dataclasses.Field):
+                cls.__default_factories__[name] = default.default_factory  # type: ignore[assignment]
+                delattr(cls, name)
+            elif default is dataclasses.MISSING:
+                raise TypeError(f"{cls.__name__}.{name}: every setting needs a default")
+            else:
+                cls.__defaults__[name] = default
 
-    def _checked_init(self, **given: Any) -> None:
+    def __init__(self, **given: Any) -> None:
         values = _accepted_values(type(self), given)
         if values is REFUSED:
             values = _values_by_reference(type(self), given)
         _fill(self, values)
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__field_types__)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__field_types__)
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
 
     @classmethod
     def model_validate(cls, data: Any) -> Any:
@@ -160,14 +204,14 @@ class Section:
 
 
 def _fill(instance: Section, values: Mapping[str, Any]) -> None:
-    for field in instance.__section_fields__:
-        if field.name in values:
-            value = values[field.name]
-        elif field.default_factory is not dataclasses.MISSING:
-            value = field.default_factory()
+    for name in instance.__field_types__:
+        if name in values:
+            value = values[name]
+        elif name in instance.__default_factories__:
+            value = instance.__default_factories__[name]()
         else:
-            value = field.default
-        object.__setattr__(instance, field.name, value)
+            value = instance.__defaults__[name]
+        object.__setattr__(instance, name, value)
 
 
 def _made(cls: type[Section], values: Mapping[str, Any]) -> Section:
@@ -351,12 +395,10 @@ def _build_reference_model(cls: type[Section]) -> type[pydantic.BaseModel]:
     import pydantic
 
     definitions: dict[str, Any] = {}
-    for field in cls.__section_fields__:
-        if field.default_factory is not dataclasses.MISSING:
-            default = field.default_factory()
-        else:
-            default = field.default
-        definitions[field.name] = (_reference_annotation(field.type), _to_reference(default, {}))
+    for name, annotation in cls.__field_types__.items():
+        factory = cls.__default_factories__.get(name)
+        default = factory() if factory else cls.__defaults__[name]
+        definitions[name] = (_reference_annotation(annotation), _to_reference(default, {}))
     config = pydantic.ConfigDict(extra="forbid")
     return pydantic.create_model(
         cls.__name__, __config__=config, __module__=cls.__module__, **definitions
