@@ -13,7 +13,7 @@ or after it (payouts withdraw what was released before them).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -21,6 +21,7 @@ from typing import Literal
 
 from .clock import Clock
 from .durations import parse_duration, parse_since
+from .records import record
 from .reports.records import PaidOrder, StoredReportRow
 from .store.base import Store
 
@@ -49,7 +50,7 @@ class DiscrepancyKind(StrEnum):
     CURRENCY_MISMATCH = "currency_mismatch"
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class Discrepancy:
     kind: DiscrepancyKind
     payment_id: str
@@ -63,7 +64,7 @@ class Discrepancy:
         return f"{self.kind}:{self.payment_id}"
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class MoneyLine:
     key: str  # the day (YYYY-MM-DD), order id or payout id
     currency: str
@@ -84,7 +85,7 @@ class MoneyLine:
     payout_id: str | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class MoneyReport:
     since: datetime
     until: datetime
@@ -114,7 +115,7 @@ def money_report(
     return MoneyReport(start, now, by, lines, _totals(lines), found, len(rows), counts)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Matching:
     """Payment -> order, for the payments the rows and the paid orders name."""
 
@@ -395,7 +396,7 @@ def _chargeback_discrepancies(
     ]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ReportsStatus:
     """What `status` shows of the reports: the last import and the discrepancies open now."""
 

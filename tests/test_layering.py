@@ -63,7 +63,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "durations",
         "http_runner",
     ),
-    "base": ("models", "errors", "config", "settings_base", "i18n", "clock", "__init__"),
+    "base": ("models", "records", "errors", "config", "settings_base", "i18n", "clock", "__init__"),
 }
 
 # Imports within one layer, each with its reason; nothing else moves sideways.
@@ -94,6 +94,7 @@ SIDEWAYS: dict[tuple[str, str], str] = {
     ("config", "settings_base"): "the settings are sections checked by its small validator",
     ("errors", "models"): "the error document renders its details as JSON",
     ("models", "clock"): "records render their times in the one ISO format",
+    ("models", "records"): "the shared records are declared with `record`",
     ("payments", "order_states"): "one mapping of local states, whichever API spelled them",
     ("checkout", "actions"): "an Orders-API order is created through the one keyed write path",
 }

@@ -3,17 +3,17 @@ notification. Plain records; the store writes and reads them, services build the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal, NamedTuple
 
+from ..records import record
 from .columns import ReportKind
 
 ReportSource = Literal["file", "api", "webhook"]
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class ReportFileRecord:
     sha256: str
     kind: ReportKind
@@ -28,7 +28,7 @@ class ReportFileRecord:
     rows_flagged: int = 0
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class ReportImportCounts:
     rows_read: int
     rows_added: int
@@ -36,7 +36,7 @@ class ReportImportCounts:
     file_known: bool  # this very file (same bytes) had been imported before
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class StoredReportRow:
     """A report row as stored: the parser's ReportRow less what the matching never reads."""
 
@@ -66,7 +66,7 @@ class StoredReportRow:
     line: int
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class ReportNotificationRecord:
     transaction_id: str
     report_type: str | None

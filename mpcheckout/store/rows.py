@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar, cast
@@ -30,6 +30,7 @@ from ..models import (
     Refund,
 )
 from ..payments import payment_state_key
+from ..records import record
 from ..reports.records import ReportFileRecord, ReportNotificationRecord, StoredReportRow
 from ..reports.rows import ReportRow
 
@@ -40,7 +41,7 @@ Kind = Literal["time", "money", "flag", "object", "list", "json"]
 Row = tuple[Any, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Columns(Generic[R]):
     """A table's columns as SELECTs list them, and the record a row of them becomes."""
 
@@ -312,7 +313,7 @@ REPORT_NOTIFICATIONS = Columns(
 PAYMENT_LOG_WRITE = (*PAYMENT_LOGS.names[1:], "state_key")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Decoder:
     """Stored value -> Python value, per dialect; None stays None."""
 
@@ -322,7 +323,7 @@ class Decoder:
     json: Callable[[Any], Any]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Encoder:
     """Python value -> what a dialect's statement takes; None stays None."""
 
