@@ -9,7 +9,6 @@ successful reconcile < 2 h ago, no expired lease left unrecovered. Each check is
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -223,6 +222,8 @@ def _percentile(ordered: list[float], share: float) -> float | None:
         return None
     if len(ordered) == 1:
         return round(ordered[0], 3)
+    import statistics  # here: its import (random, hashlib) is a cost every status run paid
+
     cut = statistics.quantiles(ordered, n=100, method="inclusive")[round(share * 100) - 1]
     return round(cut, 3)
 
