@@ -1,91 +1,74 @@
 """Settings: defaults < `mpcheckout.toml` (or `--config PATH`) < `MPCHECKOUT_*` env < CLI flags.
 
-Secrets are `SecretStr` so that no repr, log line or traceback shows them; `config show` masks
-them with `mask_secret`. `config.example.toml` documents every field declared here, and a test
+The sections are frozen dataclasses (settings_base.py says why and how they are checked). Secrets
+are `SecretStr` so that no repr, log line or traceback shows them; `config show` masks them with
+`mask_secret`. `config.example.toml` documents every field declared here, and a test
 keeps the two in step.
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit, urlunsplit
 
-import pydantic
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-from pydantic.fields import FieldInfo
-
 from .errors import ConfigurationError
+from .settings_base import (
+    Bounds,
+    Checked,
+    NoDecode,
+    Section,
+    reference_model,
+)
+from .settings_base import (
+    SecretStr as SecretStr,
+)
+
+if TYPE_CHECKING:
+    import pydantic
+
+# No `from __future__ import annotations` here: the sections' annotations are read at run time
+# (settings_base checks values against them).
 
 DEFAULT_CONFIG_FILE = "mpcheckout.toml"
 ENV_PREFIX = "MPCHECKOUT_"
-
-
-class NoDecode:
-    """Marks a list that an environment variable carries as `a,b` (split by a validator) rather
-    than as JSON. pydantic-settings' own `NoDecode` is this marker, but importing it costs every
-    command ~90 ms (pydantic-settings pulls in asyncio, dotenv and its cloud providers), so the
-    settings read the environment themselves (`_environment_values`) and treat both alike."""
-
 
 CommaList = Annotated[list[str], NoDecode]
 SecretList = Annotated[list[SecretStr], NoDecode]
 
 
-def _split_commas(value: Any) -> Any:
-    """Env vars carry lists as `a,b` or as JSON; TOML carries real arrays."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            import json
-
-            return json.loads(text)
-        return [part.strip() for part in text.split(",") if part.strip()]
-    return value
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
 class DatabaseSettings(Section):
     url: str = "mpcheckout.db"
-    busy_timeout_ms: int = Field(5000, ge=0)
-    pool_size: int = Field(8, ge=1)
+    busy_timeout_ms: Annotated[int, Bounds(ge=0)] = 5000
+    pool_size: Annotated[int, Bounds(ge=1)] = 8
 
 
 class MercadoPagoSettings(Section):
     access_token: SecretStr | None = None
     api_base: str = "https://api.mercadopago.com"
-    webhook_secrets: SecretList = []
-    signature_tolerance_seconds: int | None = Field(None, ge=1)
-    connect_timeout: float = Field(5.0, gt=0)
-    read_timeout: float = Field(10.0, gt=0)
-    max_retries: int = Field(2, ge=0, le=10)
-    max_retry_wait_seconds: float = Field(5.0, ge=0)
-
-    _split = field_validator("webhook_secrets", mode="before")(_split_commas)
+    webhook_secrets: SecretList = field(default_factory=list)
+    signature_tolerance_seconds: Annotated[int | None, Bounds(ge=1)] = None
+    connect_timeout: Annotated[float, Bounds(gt=0)] = 5.0
+    read_timeout: Annotated[float, Bounds(gt=0)] = 10.0
+    max_retries: Annotated[int, Bounds(ge=0, le=10)] = 2
+    max_retry_wait_seconds: Annotated[float, Bounds(ge=0)] = 5.0
 
 
 class QueueSettings(Section):
     # At least one step, each after now: an empty schedule cannot build a retry policy, and a
     # zero or negative step would retry at once, in a hot loop.
     retry_schedule_minutes: Annotated[
-        list[Annotated[float, Field(gt=0)]], NoDecode, Field(min_length=1)
-    ] = [1, 2, 4, 8, 16, 32]
-    retry_jitter: float = Field(0.0, ge=0, le=1)
-    not_found_retries: int = Field(2, ge=0)
-    lease_seconds: int = Field(120, ge=1)
-    batch_size: int = Field(50, ge=1, le=1000)
-    concurrency: int = Field(8, ge=1, le=256)
-    idle_poll_seconds: float = Field(1.0, gt=0)
-
-    _split = field_validator("retry_schedule_minutes", mode="before")(_split_commas)
+        list[Annotated[float, Bounds(gt=0)]], NoDecode, Bounds(min_length=1)
+    ] = field(default_factory=lambda: [1, 2, 4, 8, 16, 32])
+    retry_jitter: Annotated[float, Bounds(ge=0, le=1)] = 0.0
+    not_found_retries: Annotated[int, Bounds(ge=0)] = 2
+    lease_seconds: Annotated[int, Bounds(ge=1)] = 120
+    batch_size: Annotated[int, Bounds(ge=1, le=1000)] = 50
+    concurrency: Annotated[int, Bounds(ge=1, le=256)] = 8
+    idle_poll_seconds: Annotated[float, Bounds(gt=0)] = 1.0
 
 
 class ReconcileSettings(Section):
@@ -93,13 +76,13 @@ class ReconcileSettings(Section):
     overlap: str = "10m"
     stale_after: str = "24h"
     retention: str = "30d"
-    budget_seconds: float = Field(300, gt=0)
+    budget_seconds: Annotated[float, Bounds(gt=0)] = 300
     lock_timeout: str = "2h"
     interval: str = "1h"
     # The Orders API (issue 15): swept too, and its open orders looked at again.
     orders: bool = True
     orders_revisit: str = "30d"
-    orders_revisit_limit: int = Field(200, ge=0)
+    orders_revisit_limit: Annotated[int, Bounds(ge=0)] = 200
 
 
 class CheckoutSettings(Section):
@@ -109,9 +92,9 @@ class CheckoutSettings(Section):
 
 
 class HealthSettings(Section):
-    max_dead_letters_per_day: int = Field(5, ge=0)
-    max_error_rate: float = Field(0.01, ge=0, le=1)
-    max_p95_processing_seconds: float = Field(5.0, gt=0)
+    max_dead_letters_per_day: Annotated[int, Bounds(ge=0)] = 5
+    max_error_rate: Annotated[float, Bounds(ge=0, le=1)] = 0.01
+    max_p95_processing_seconds: Annotated[float, Bounds(gt=0)] = 5.0
     max_reconcile_age: str = "2h"
 
 
@@ -123,56 +106,52 @@ class ActionSettings(Section):
 
 class ReportSettings(Section):
     # The CSV separator the reports were configured with; "" detects `;`, `,` or a tab.
-    separator: str = Field("", max_length=1)
+    separator: Annotated[str, Bounds(max_length=1)] = ""
     # An approved payment with no settlement row after this long is a discrepancy.
     settlement_grace: str = "3d"
     # Passwords of the report-ready webhook (Mercado Pago's reports panel); several while one
     # is being rotated. Empty: the webhook route refuses every notification.
-    webhook_passwords: SecretList = []
+    webhook_passwords: SecretList = field(default_factory=list)
     # `reports fetch`: how long to wait for Mercado Pago to generate a report, and the first
     # pause between polls (doubling up to a minute).
     fetch_timeout: str = "15m"
-    poll_seconds: float = Field(5.0, gt=0)
+    poll_seconds: Annotated[float, Bounds(gt=0)] = 5.0
     # `status`: yellow on a discrepancy older than `discrepancy_age`; red past this many.
     discrepancy_age: str = "1d"
-    max_discrepancies: int = Field(10, ge=0)
-
-    _split = field_validator("webhook_passwords", mode="before")(_split_commas)
+    max_discrepancies: Annotated[int, Bounds(ge=0)] = 10
 
 
 class RouteLimit(Section):
-    limit: int = Field(5, ge=1)
-    window_seconds: int = Field(900, ge=1)
+    limit: Annotated[int, Bounds(ge=1)] = 5
+    window_seconds: Annotated[int, Bounds(ge=1)] = 900
 
 
 class ServerSettings(Section):
     host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
+    port: Annotated[int, Bounds(ge=0, le=65535)] = 8080
     public_url: str | None = None
     monitor_token: SecretStr | None = None
-    ip_allowlist: CommaList = []
-    trusted_proxies: CommaList = []
-    max_body_bytes: int = Field(256 * 1024, ge=1024)
+    ip_allowlist: CommaList = field(default_factory=list)
+    trusted_proxies: CommaList = field(default_factory=list)
+    max_body_bytes: Annotated[int, Bounds(ge=1024)] = 256 * 1024
     accept_unsigned_ipn: bool = True
-    rate_limits: dict[str, RouteLimit] = {
-        "create_preference": RouteLimit(limit=5, window_seconds=900),
-        "bad_signature": RouteLimit(limit=20, window_seconds=60),
-    }
+    rate_limits: dict[str, RouteLimit] = field(
+        default_factory=lambda: {
+            "create_preference": RouteLimit(limit=5, window_seconds=900),
+            "bad_signature": RouteLimit(limit=20, window_seconds=60),
+        }
+    )
     # The status page (/ui/) and /metrics (issue 17).
     ui_enabled: bool = True
     ui_token: SecretStr | None = None
     ui_actions: bool = False
-    ui_session_minutes: int = Field(480, ge=1, le=7 * 24 * 60)
+    ui_session_minutes: Annotated[int, Bounds(ge=1, le=7 * 24 * 60)] = 480
     ui_login_limit: RouteLimit = RouteLimit(limit=5, window_seconds=300)
-    ui_refresh_seconds: int = Field(0, ge=0, le=3600)
-    metrics_allowlist: CommaList = []
+    ui_refresh_seconds: Annotated[int, Bounds(ge=0, le=3600)] = 0
+    metrics_allowlist: CommaList = field(default_factory=list)
     # Seconds one status report is shared by /ui/ and /metrics in a process (0: every request
     # builds its own).
-    status_cache_seconds: float = Field(1.0, ge=0, le=3600)
-
-    _split = field_validator("ip_allowlist", "trusted_proxies", "metrics_allowlist", mode="before")(
-        _split_commas
-    )
+    status_cache_seconds: Annotated[float, Bounds(ge=0, le=3600)] = 1.0
 
 
 class AlertSettings(Section):
@@ -180,22 +159,28 @@ class AlertSettings(Section):
     command: str | None = None
     cooldown: str = "1h"
     silent_after: str = "6h"
-    timeout_seconds: float = Field(5.0, gt=0)
+    timeout_seconds: Annotated[float, Bounds(gt=0)] = 5.0
 
 
 class SandboxSettings(Section):
     host: str = "127.0.0.1"
-    port: int = Field(0, ge=0, le=65535)
+    port: Annotated[int, Bounds(ge=0, le=65535)] = 0
     access_token: SecretStr = SecretStr("TEST-sandbox")
     webhook_secret: SecretStr = SecretStr("sandbox-webhook-secret")
 
 
-class Settings(BaseModel):
-    """Every setting. A plain model: `load_settings` merges file, environment and overrides."""
+def _known_locale(value: str | None) -> str | None:
+    from .i18n import normalize_locale
 
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    if value is not None and normalize_locale(value) is None:
+        raise ValueError("locale must be one of es, en, pt")
+    return value
 
-    locale: str | None = None
+
+class Settings(Section):
+    """Every setting. `load_settings` merges file, environment and overrides."""
+
+    locale: Annotated[str | None, Checked(_known_locale)] = None
     database: DatabaseSettings = DatabaseSettings()
     mercadopago: MercadoPagoSettings = MercadoPagoSettings()
     queue: QueueSettings = QueueSettings()
@@ -208,24 +193,16 @@ class Settings(BaseModel):
     checkout: CheckoutSettings = CheckoutSettings()
     reports: ReportSettings = ReportSettings()
 
-    @field_validator("locale")
-    @classmethod
-    def _known_locale(cls, value: str | None) -> str | None:
-        from .i18n import normalize_locale
-
-        if value is not None and normalize_locale(value) is None:
-            raise ValueError("locale must be one of es, en, pt")
-        return value
-
 
 _PLAIN_TYPES = (str, int, float, bool, SecretStr, type(None))
 
 
-def _is_plain(field: FieldInfo) -> bool:
+def _is_plain(annotation: Any) -> bool:
     """A value an environment variable carries as it is: a scalar, or a comma list."""
-    if NoDecode in field.metadata:
-        return True
-    annotation = field.annotation
+    if get_origin(annotation) is Annotated:
+        if NoDecode in annotation.__metadata__:
+            return True
+        annotation = get_args(annotation)[0]
     members = get_args(annotation) if isinstance(annotation, UnionType) else (annotation,)
     return all(member in _PLAIN_TYPES for member in members)
 
@@ -261,19 +238,19 @@ def _plain_place(key: str) -> tuple[str, ...] | None:
     """Where a variable's value goes, None for a variable no setting reads, _UNSUPPORTED for
     one the fast path leaves to pydantic-settings."""
     head, _, rest = key.partition("__")
-    field = Settings.model_fields.get(head)
-    if field is None:
+    section = Settings.__field_types__.get(head)
+    if section is None:
         return None
     if not rest:
-        return (head,) if _is_plain(field) else _UNSUPPORTED
-    section = field.annotation
+        return (head,) if _is_plain(section) else _UNSUPPORTED
     if not (isinstance(section, type) and issubclass(section, Section)):
         return _UNSUPPORTED
-    leaf = section.model_fields.get(rest)
+    leaf = section.__field_types__.get(rest)
     return (head, rest) if leaf is not None and _is_plain(leaf) else _UNSUPPORTED
 
 
 def _environment_values_by_pydantic_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    from pydantic.fields import FieldInfo
     from pydantic_settings import EnvSettingsSource
     from pydantic_settings.sources.utils import parse_env_vars
 
@@ -287,7 +264,7 @@ def _environment_values_by_pydantic_settings(environ: Mapping[str, str]) -> dict
             return super().decode_complex_value(field_name, field, value)
 
     source = GivenEnvironment(
-        Settings,  # type: ignore[arg-type]  # a plain model has every field the source reads
+        reference_model(Settings),  # type: ignore[arg-type]  # has every field the source reads
         case_sensitive=False,
         env_prefix=ENV_PREFIX,
         env_nested_delimiter="__",
@@ -331,7 +308,11 @@ def load_settings(
     merged = _deep_merge(file_data, _environment_values(environ), nested_overrides)
     try:
         settings = Settings.model_validate(merged)
-    except pydantic.ValidationError as exc:
+    except ValueError as exc:
+        from pydantic import ValidationError  # already imported: only its check raises here
+
+        if not isinstance(exc, ValidationError):
+            raise
         raise _config_error(exc, path, environ) from None
     sources = _sources(settings, file_data, nested_overrides, environ)
     return LoadedSettings(settings=settings, config_path=path, sources=sources)
@@ -360,7 +341,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _config_error(
-    exc: pydantic.ValidationError, path: Path | None, environ: Mapping[str, str]
+    exc: "pydantic.ValidationError", path: Path | None, environ: Mapping[str, str]
 ) -> ConfigurationError:
     first = exc.errors()[0]
     key = ".".join(str(part) for part in first["loc"])
@@ -384,9 +365,9 @@ def _nest(dotted: Mapping[str, Any]) -> dict[str, Any]:
     return nested
 
 
-def iter_leaves(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any]]:
+def iter_leaves(model: Section, prefix: str = "") -> Iterator[tuple[str, Any]]:
     """(dotted key, value) for every setting, sections flattened; dict-valued fields stay whole."""
-    for name in type(model).model_fields:
+    for name in model.__field_types__:
         value = getattr(model, name)
         key = f"{prefix}{name}"
         if isinstance(value, Section):
@@ -431,7 +412,7 @@ def mask_secret(secret: SecretStr | str | None) -> str | None:
     """`APP_USR-1234…a1b2` style: enough to tell two tokens apart, never enough to use one."""
     if secret is None:
         return None
-    text = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+    text = secret if isinstance(secret, str) else secret.get_secret_value()
     if len(text) < 12:
         return "…"
     prefix = text.split("-", 1)[0] + "-" if "-" in text[:12] else ""
@@ -457,7 +438,7 @@ def display_value(key: str, value: Any) -> Any:
         return [display_value(key, item) for item in value]
     if isinstance(value, dict):
         return {name: display_value(key, item) for name, item in value.items()}
-    if isinstance(value, BaseModel):
+    if isinstance(value, Section):
         return display_value(key, value.model_dump())
     if key == "database.url" and isinstance(value, str):
         return redact_url(value)

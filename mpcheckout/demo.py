@@ -26,12 +26,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from pydantic import SecretStr
-
 from .actions import ActionRequest, execute_action, prepare_action
 from .checkout import CartItem, CheckoutApi, create_checkout
 from .clock import ManualClock
-from .config import MercadoPagoSettings, QueueSettings, ReportSettings
+from .config import MercadoPagoSettings, QueueSettings, ReportSettings, SecretStr
 from .dead_letters import replay
 from .gateway import MercadoPagoGateway, build_gateway
 from .ingest import SignaturePolicy, receive_request

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from .records import record
 
 PAYMENT_TOPICS = frozenset({"payment", "payments"})
 ORDER_TOPICS = frozenset({"order"})
@@ -41,7 +42,7 @@ class HintCode(StrEnum):
     UNEXPLAINED = "unexplained"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class NotFoundFacts:
     """What is known when a lookup answered 404. None: not known (a fact that could not be
     read never points anywhere)."""
@@ -127,7 +128,7 @@ def log_entry(code: HintCode, facts: NotFoundFacts) -> dict[str, Any]:
     return {HINT_CODE: code.value, HINT_PARAMS: hint_params(code, facts)}
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class StoredHint:
     code: HintCode
     params: Mapping[str, str]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
+
+from .records import record
 
 
 class EventStatus(StrEnum):
@@ -55,7 +57,7 @@ Resolution = Literal["replayed", "discarded"]
 RunStatus = Literal["ok", "partial", "failed"]
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class Notification:
     """One parsed Mercado Pago notification, before it is queued.
 
@@ -75,7 +77,7 @@ class Notification:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class InvalidInput:
     """Something that arrived and could not be parsed: kept whole, with the reason."""
 
@@ -85,7 +87,7 @@ class InvalidInput:
     received_via: str = ReceivedVia.FILE
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class QueueEvent:
     id: int
     dedupe_key: str
@@ -110,7 +112,7 @@ class QueueEvent:
     user_id: str | None = None  # the account the notification names (its `user_id`)
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class ClaimedEvent:
     """What a worker needs of an event it holds a lease on (the payload stays in the store)."""
 
@@ -122,7 +124,7 @@ class ClaimedEvent:
     received_via: str
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class Payment:
     """The parts of a Mercado Pago payment mpcheckout acts on; `raw` keeps the whole answer."""
 
@@ -143,7 +145,7 @@ class Payment:
     mp_order_version: int | None = None
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class MerchantOrder:
     id: str
     status: str | None
@@ -153,7 +155,7 @@ class MerchantOrder:
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class Preference:
     id: str
     init_point: str | None
@@ -162,7 +164,7 @@ class Preference:
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Order:
     id: str
     status: str
@@ -181,7 +183,7 @@ class Order:
     mp_order_version: int | None = None  # the version of that order last applied
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class PaymentLog:
     id: int
     payment_id: str
@@ -197,7 +199,7 @@ class PaymentLog:
     refunded_amount: Decimal | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class DeadLetter:
     id: int
     queue_id: int | None
@@ -216,7 +218,7 @@ class DeadLetter:
     note: str | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ReconcileRun:
     id: int | None
     started_at: datetime
@@ -253,7 +255,7 @@ def dump_json(value: Any, **kwargs: Any) -> str:
     return json.dumps(to_jsonable(value), ensure_ascii=False, **kwargs)
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class Refund:
     """One refund of a payment, recorded once under Mercado Pago's refund id."""
 
@@ -266,7 +268,7 @@ class Refund:
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class Chargeback:
     """A chargeback as GET /v1/chargebacks/{id} documents it (`payments` is a list; amounts
     and booleans sometimes arrive as strings); the id is 18 digits and stays a string."""
@@ -289,7 +291,7 @@ class Chargeback:
 ActionKind = Literal["refund", "cancel", "capture", "create_order"]
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class Refusal:
     """Why a write is not sent: a catalog key and its parameters (nothing was written)."""
 
@@ -297,7 +299,7 @@ class Refusal:
     params: dict[str, Any]
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class ActionPlan:
     """One write, decided and keyed, ready to be stored and sent."""
 
@@ -315,7 +317,7 @@ class ActionPlan:
 ChargebackOutcome = Literal["open", "lost", "covered"]
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class LedgerRefund:
     """A refund as the ledger holds it: once per Mercado Pago refund id, with its order."""
 
@@ -329,7 +331,7 @@ class LedgerRefund:
     first_seen_at: datetime
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class LedgerChargeback:
     """A chargeback as the ledger holds it: once per chargeback id, with its order and how it
     ended (open until Mercado Pago decides; covered: decided for the shop; lost: against it)."""
@@ -354,7 +356,7 @@ class LedgerChargeback:
 MpOrderType = Literal["online", "qr", "point"]
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class MpOrderPayment:
     """One payment transaction of an Orders-API order (`PAY01…`); `reference_id` is the
     Payments-API payment behind it when Mercado Pago names one (QR orders do)."""
@@ -367,7 +369,7 @@ class MpOrderPayment:
     reference_id: str | None
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class MpOrderRefund:
     """One refund of an Orders-API order (`REF01…`), of the transaction it names."""
 
@@ -378,7 +380,7 @@ class MpOrderRefund:
     reference_id: str | None
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class MpOrder:
     """An Orders-API order (`ORD…`) as GET /v1/orders/{id} answers it. Amounts arrive as
     strings ("100.00") and are read as exact Decimals; `version` grows with every change

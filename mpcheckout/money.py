@@ -13,7 +13,7 @@ or after it (payouts withdraw what was released before them).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -21,6 +21,7 @@ from typing import Literal, cast
 
 from .clock import Clock
 from .durations import parse_duration, parse_since
+from .records import record
 from .reports.records import MoneyDay, PaidOrder, PaymentMoney, StoredReportRow
 from .store.base import Store
 
@@ -51,7 +52,7 @@ class DiscrepancyKind(StrEnum):
     AMOUNT_NOT_IN_CENTS = "amount_not_in_cents"
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class Discrepancy:
     kind: DiscrepancyKind
     payment_id: str
@@ -65,7 +66,7 @@ class Discrepancy:
         return f"{self.kind}:{self.payment_id}"
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class MoneyLine:
     key: str  # the day (YYYY-MM-DD), order id or payout id
     currency: str
@@ -86,7 +87,7 @@ class MoneyLine:
     payout_id: str | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class MoneyReport:
     since: datetime
     until: datetime
@@ -155,7 +156,7 @@ def _row_lines(store: Store, by: GroupBy, start: datetime, until: datetime) -> l
     return _group(by, settlement, releases, match)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Matching:
     """Payment -> order, for the payments the rows and the paid orders name."""
 
@@ -425,7 +426,7 @@ def _text(amount: Decimal | None) -> str | None:
     return None if amount is None else str(amount)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ReportsStatus:
     """What `status` shows of the reports: the last import and the discrepancies open now."""
 

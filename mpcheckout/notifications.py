@@ -17,12 +17,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 from .errors import ValidationError
 from .models import Notification
+from .records import record
 
 MAX_NOTIFICATION_BYTES = 256 * 1024
 PERMANENT_KEY_PREFIX = "wh:"
@@ -52,7 +52,7 @@ class InvalidNotificationError(ValidationError):
         super().__init__(reason=reason)
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class RawRequest:
     """What arrived: the query string, the headers and the body, exactly as received."""
 

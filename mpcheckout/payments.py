@@ -19,13 +19,14 @@ the same order (a failed retry by the buyer, a second card) is logged but never 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
 from .models import Chargeback, ChargebackOutcome, Order, OrderStatus, Payment, Refund
 from .order_states import order_state_for_mp_order
+from .records import record
 
 # Status -> order state; a status whose meaning hangs on its detail maps through DETAILED.
 # Mercado Pago's status table (research mp-wave2.md §1.3, §3.3, §7.10).
@@ -113,7 +114,7 @@ class Outcome(StrEnum):
     UNKNOWN = "unknown"  # logged; a status/detail mpcheckout does not know: order kept
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class Decision:
     outcome: Outcome
     order: Order | None  # the order row to write, or None to leave it untouched
@@ -146,7 +147,7 @@ def decide(order: Order | None, payment: Payment, now: datetime) -> Decision:
     return Decision(Outcome.APPLIED, _moved(order, payment, target, now))
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class BatchDecision:
     """What one transaction writes for a batch of payment states."""
 

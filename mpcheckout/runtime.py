@@ -4,7 +4,6 @@ both start here, so neither knows how a store or a gateway is made."""
 from __future__ import annotations
 
 import os
-import socket
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -19,6 +18,8 @@ if TYPE_CHECKING:
 
 def worker_id() -> str:
     """`host:pid`, as stamped on every lease."""
+    import socket  # here: a command that leases nothing does not import it
+
     return f"{socket.gethostname()}:{os.getpid()}"
 
 

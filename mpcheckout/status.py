@@ -9,8 +9,7 @@ successful reconcile < 2 h ago, no expired lease left unrecovered. Each check is
 
 from __future__ import annotations
 
-import statistics
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -20,6 +19,7 @@ from .config import HealthSettings, ReconcileSettings, ReportSettings
 from .durations import parse_duration
 from .models import LedgerChargeback, ReconcileRun
 from .money import ReportsStatus, reports_status
+from .records import record
 from .store.base import EventOrigins, QueueSnapshot, Store
 
 DAY = timedelta(days=1)
@@ -39,7 +39,7 @@ class Health(StrEnum):
     RED = "red"
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class HealthCheck:
     name: str
     health: Health
@@ -47,7 +47,7 @@ class HealthCheck:
     threshold: float | int | str | None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class QueueStatus:
     pending_due: int
     pending_later: int
@@ -67,7 +67,7 @@ class QueueStatus:
     rejected_24h: dict[str, int]
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ReconcileStatus:
     last_run: ReconcileRun | None
     last_ok_at: datetime | None
@@ -75,14 +75,14 @@ class ReconcileStatus:
     duration_seconds: float | None
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class RefundedMoney:
     currency: str
     refunds: int
     total: Decimal
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class MoneyStatus:
     refunded: list[RefundedMoney]
     partially_refunded_orders: int
@@ -94,7 +94,7 @@ class MoneyStatus:
     next_documentation_deadline: datetime | None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class StatusReport:
     generated_at: datetime
     verdict: Health
@@ -222,6 +222,8 @@ def _percentile(ordered: list[float], share: float) -> float | None:
         return None
     if len(ordered) == 1:
         return round(ordered[0], 3)
+    import statistics  # here: its import (random, hashlib) is a cost every status run paid
+
     cut = statistics.quantiles(ordered, n=100, method="inclusive")[round(share * 100) - 1]
     return round(cut, 3)
 

@@ -63,7 +63,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "durations",
         "http_runner",
     ),
-    "base": ("models", "errors", "config", "i18n", "clock", "__init__"),
+    "base": ("models", "records", "errors", "config", "settings_base", "i18n", "clock", "__init__"),
 }
 
 # Imports within one layer, each with its reason; nothing else moves sideways.
@@ -91,8 +91,10 @@ SIDEWAYS: dict[tuple[str, str], str] = {
     ("report_webhook", "report_imports"): "a notified report is imported as a downloaded one is",
     ("config", "errors"): "a bad setting is a ConfigurationError",
     ("config", "i18n"): "the locale setting is checked against the catalogs",
+    ("config", "settings_base"): "the settings are sections checked by its small validator",
     ("errors", "models"): "the error document renders its details as JSON",
     ("models", "clock"): "records render their times in the one ISO format",
+    ("models", "records"): "the shared records are declared with `record`",
     ("payments", "order_states"): "one mapping of local states, whichever API spelled them",
     ("checkout", "actions"): "an Orders-API order is created through the one keyed write path",
 }

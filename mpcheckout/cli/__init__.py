@@ -17,7 +17,10 @@ from ..errors import EXIT_USAGE, AppError
 from .coercion import skip_coercion_of_plain_values
 from .helptext import help_key as _
 from .helptext import help_translator, translate_help
+from .lean_help import install as install_lean_help
 from .state import CliState, Lang, state_of
+
+install_lean_help()
 
 EXIT_INTERNAL = 70  # sysexits EX_SOFTWARE: a bug; the message asks for --debug output
 EXIT_INTERRUPTED = 130

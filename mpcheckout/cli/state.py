@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from ..i18n import Translator, resolve_locale
+from ..records import record
 from .helptext import help_translator
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ class Lang(StrEnum):
     pt = "pt"
 
 
-@dataclass
+@record
 class CliState:
     config_path: Path | None = None
     database_url: str | None = None

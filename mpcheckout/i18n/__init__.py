@@ -8,6 +8,7 @@ merged into one catalog; a table groups keys, so `[error] storage = "…"` is th
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
@@ -19,17 +20,57 @@ DEFAULT_LOCALE = "es"
 @cache
 def catalog(locale: str) -> dict[str, str]:
     """The flat `{key: message}` catalog of a supported locale."""
-    # Imported here: a command that shows no text (`status --json`) never parses a catalog,
-    # and tomllib with its regular expressions is ~12 ms of CPU to import.
-    import tomllib
     from importlib import resources
 
     folder = resources.files(__package__).joinpath(locale)
     merged: dict[str, str] = {}
     for entry in sorted(folder.iterdir(), key=lambda item: item.name):
         if entry.name.endswith(".toml"):
-            merged.update(_flatten(tomllib.loads(entry.read_text(encoding="utf-8"))))
+            merged.update(read_catalog_file(entry.read_text(encoding="utf-8")))
     return merged
+
+
+_TABLE = re.compile(r"\[([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)\]")
+_ENTRY = re.compile(r'([A-Za-z0-9_-]+) = "((?:[^"\\\x00-\x1f\x7f]|\\["\\])*)"')
+_ESCAPE = re.compile(r'\\(["\\])')
+
+
+def read_catalog_file(text: str) -> dict[str, str]:
+    """One catalog file's messages by flat key. `mpcheckout --help` reads a whole catalog, and
+    tomllib took a third of that command's instructions (importing it, then parsing 57 KB in
+    pure Python). Catalogs use a small part of TOML, which `_read_plain_lines` reads; a file
+    with anything else is read by tomllib, the reference (tests/unit/test_i18n.py holds the two
+    equal on every catalog file)."""
+    flat = _read_plain_lines(text)
+    return _read_with_tomllib(text) if flat is None else flat
+
+
+def _read_plain_lines(text: str) -> dict[str, str] | None:
+    """Comments, `[table]` lines and `key = "text"` lines (`\\"` and `\\\\` the only escapes),
+    or None for a file with any other line, or a key or table defined twice."""
+    flat: dict[str, str] = {}
+    tables: set[str] = set()
+    prefix = ""
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        entry = _ENTRY.fullmatch(line)
+        key = prefix + entry[1] if entry else ""
+        if entry and key not in flat and key not in tables:
+            flat[key] = _ESCAPE.sub(r"\1", entry[2])
+            continue
+        table = _TABLE.fullmatch(line)
+        if entry or not table or table[1] in tables or table[1] in flat:
+            return None
+        tables.add(table[1])
+        prefix = table[1] + "."
+    return flat
+
+
+def _read_with_tomllib(text: str) -> dict[str, str]:
+    import tomllib  # only here: ~12 ms of CPU to import
+
+    return dict(_flatten(tomllib.loads(text)))
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:

@@ -3,17 +3,17 @@ notification. Plain records; the store writes and reads them, services build the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal, NamedTuple
 
+from ..records import record
 from .columns import ReportKind
 
 ReportSource = Literal["file", "api", "webhook"]
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class ReportFileRecord:
     sha256: str
     kind: ReportKind
@@ -28,7 +28,7 @@ class ReportFileRecord:
     rows_flagged: int = 0
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class ReportImportCounts:
     rows_read: int
     rows_added: int
@@ -36,7 +36,7 @@ class ReportImportCounts:
     file_known: bool  # this very file (same bytes) had been imported before
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class StoredReportRow:
     """A report row as stored: the parser's ReportRow less what the matching never reads."""
 
@@ -66,7 +66,7 @@ class StoredReportRow:
     line: int
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class ReportNotificationRecord:
     transaction_id: str
     report_type: str | None
@@ -88,7 +88,7 @@ class PaidOrder(NamedTuple):
     paid_at: datetime
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class MoneyDay:
     """One UTC day's sums in one currency, as the database keeps them (table or view
     `money_days`). An amount is None where the day holds one finer than a cent: SQLite's exact
@@ -120,7 +120,7 @@ class MoneyDay:
         )  # fmt: skip
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class PaymentMoney:
     """One payment as the settlement report tells it beside what mpcheckout holds of it (table
     or view `money_payments`). None amounts: finer than a cent (see MoneyDay)."""

@@ -20,7 +20,6 @@ which cost 46 s against 25 s for in-order keys (bench/README §9).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -265,16 +264,19 @@ class _Twins:
     file sorted by a date, as Mercado Pago's are."""
 
     def __init__(self) -> None:
+        import hashlib  # here: every command that opens a store imports this module
+
+        self._sha256 = hashlib.sha256
         self._recent: dict[str, int] = {}
         self._older: dict[str, int] = {}
 
     def key(self, prefix: str, content: str) -> str:
-        digest = hashlib.sha256(content.encode()).hexdigest()
+        digest = self._sha256(content.encode()).hexdigest()
         recent = self._recent
         seen = recent.get(digest) or self._older.get(digest, 0)
         recent[digest] = seen + 1
         if len(recent) >= TWIN_WINDOW:
             self._older, self._recent = recent, {}
         if seen:
-            return prefix + hashlib.sha256(f"{digest}#{seen}".encode()).hexdigest()
+            return prefix + self._sha256(f"{digest}#{seen}".encode()).hexdigest()
         return prefix + digest

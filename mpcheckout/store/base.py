@@ -6,7 +6,7 @@ there is nothing. Timestamps in and out are timezone-aware UTC datetimes; money 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
@@ -28,6 +28,7 @@ from ..models import (
     ReconcileRun,
 )
 from ..payments import Decision
+from ..records import record
 from ..reports.records import (
     MoneyDay,
     PaidOrder,
@@ -71,7 +72,7 @@ PaymentDecider = Callable[[Order | None, Payment, datetime], Decision]
 OrderIdFor = Callable[[Payment], str]
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class PaymentRules:
     """The business rules the store runs inside its transaction (see payments.py)."""
 
@@ -79,13 +80,13 @@ class PaymentRules:
     decide: PaymentDecider
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class EnqueueCounts:
     queued: int
     duplicates: int
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class EventFilter:
     status: str | None = None
     topic: str | None = None
@@ -95,7 +96,7 @@ class EventFilter:
     user_id: str | None = None  # the account the notification names
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class DeadLetterFilter:
     reason: str | None = None
     topic: str | None = None
@@ -104,14 +105,14 @@ class DeadLetterFilter:
     limit: int | None = 100
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class OrderFilter:
     status: str | None = None
     since: datetime | None = None
     limit: int = 50
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class EventOutcome:
     """What a worker decided for one claimed event.
 
@@ -132,7 +133,7 @@ class EventOutcome:
     hint: dict[str, Any] | None = None  # merged into the attempt's log entry
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class ApplyCounts:
     """How applying payments went, by payments.Outcome value."""
 
@@ -146,7 +147,7 @@ class ApplyCounts:
             self.add(outcome, count)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class CommitResult:
     committed: list[int] = field(default_factory=list)
     lease_lost: list[int] = field(default_factory=list)
@@ -154,14 +155,14 @@ class CommitResult:
     claimed: list[ClaimedEvent] = field(default_factory=list)
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class ReplayResult:
     dead_letter_id: int
     result: ReplayKind
     queue_id: int | None = None
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class StoreInfo:
     backend: str
     location: str
@@ -170,7 +171,7 @@ class StoreInfo:
     row_counts: dict[str, int]
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class RateLimitDecision:
     allowed: bool
     limit: int
@@ -178,7 +179,7 @@ class RateLimitDecision:
     reset_at: datetime
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class QueueSnapshot:
     """Figures for `status`, each read with an index range, never a full scan. `dead_since`
     counts unresolved dead letters of processing failures (not `invalid` input) since `since`:
@@ -199,7 +200,7 @@ class QueueSnapshot:
     rejections_since: dict[str, int]
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class LifetimeCounts:
     events_received: int
     in_queue: dict[str, int]  # "pending" | "processing" | "dead" -> events now in that state
@@ -207,7 +208,7 @@ class LifetimeCounts:
     rejections: dict[str, int]
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class HourActivity:
     hour: datetime  # the UTC hour's start
     completed: int
@@ -577,14 +578,14 @@ def first_of_each(notifications: Sequence[Notification], inserted: set[str]) -> 
     return queued
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class EventOrigin:
     user_id: str | None
     live_mode: bool | None
     count: int
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class EventOrigins:
     """Queue events by account and mode (see Store.event_origins)."""
 
@@ -593,7 +594,7 @@ class EventOrigins:
     origins: tuple[EventOrigin, ...]
 
 
-@dataclass(slots=True, frozen=True)
+@record(slots=True, frozen=True)
 class StoreDiagnosis:
     backend: str
     location: str

@@ -6,10 +6,8 @@ placeholders; the PostgreSQL store turns them into `%s`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -150,6 +148,8 @@ def neutral(value: Any) -> Any:
 
 def invalid_key(payload: str) -> str:
     """The dedupe key of an unparseable input: identical inputs are kept once."""
+    import hashlib  # here, as socket below: opening a store for a read does not need them
+
     return "invalid:" + hashlib.sha256(payload.encode("utf-8", "backslashreplace")).hexdigest()
 
 
@@ -184,6 +184,8 @@ def holder_gone(holder: str) -> bool:
     """Whether a lock holder named `host:pid` (runtime.worker_id) was a process on this host
     that no longer exists (killed mid-run). Another host's process, or a name of another form,
     cannot be told: False."""
+    import socket
+
     host, _, pid = holder.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return False

@@ -5,13 +5,14 @@ one transaction."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from importlib import resources
+
+from ..records import record
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Migration:
     version: int
     name: str

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar, cast
@@ -31,6 +31,7 @@ from ..models import (
     Refund,
 )
 from ..payments import payment_state_key
+from ..records import record
 from ..reports.records import (
     MoneyDay,
     PaymentMoney,
@@ -47,7 +48,7 @@ Kind = Literal["time", "money", "summed", "flag", "object", "list", "json"]
 Row = tuple[Any, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Columns(Generic[R]):
     """A table's columns as SELECTs list them, and the record a row of them becomes."""
 
@@ -348,7 +349,7 @@ MONEY_PAYMENTS = Columns(
 PAYMENT_LOG_WRITE = (*PAYMENT_LOGS.names[1:], "state_key")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Decoder:
     """Stored value -> Python value, per dialect; None stays None."""
 
@@ -359,7 +360,7 @@ class Decoder:
     summed: Callable[[Any], Decimal | None]  # an amount of money_days / money_payments
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Encoder:
     """Python value -> what a dialect's statement takes; None stays None."""
 

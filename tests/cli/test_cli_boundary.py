@@ -112,6 +112,33 @@ def test_a_command_that_shows_no_text_converts_no_option_and_reads_no_catalog(wo
         assert not {"typer._adapters", "tomllib"} & modules, args
 
 
+def rendered(args: list[str], cwd: Path, *, preload: str = "") -> tuple[int, str, str]:
+    """What `mpcheckout ARGS` prints, in a fresh interpreter that first imports `preload`."""
+    script = f"{preload}\nfrom mpcheckout.cli import main\nmain({args!r})\n"
+    environment = {**os.environ, "COLUMNS": "100", "TERM": "dumb"}
+    completed = subprocess.run(
+        [sys.executable, "-c", script], cwd=cwd, env=environment, capture_output=True, text=True
+    )
+    return completed.returncode, completed.stdout, completed.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--lang", "es", "--help"],
+        ["--lang", "pt", "events", "list", "--help"],
+        ["--lang", "en", "events", "list", "--limit", "two"],
+    ],
+)
+def test_help_and_usage_errors_read_the_same_without_markdown_and_tracebacks(workdir, args):
+    lean = rendered(args, workdir)
+    assert lean[1] + lean[2]
+    # With rich.markdown and rich.traceback loaded first, Typer's renderer gets the real ones.
+    assert lean == rendered(args, workdir, preload="import rich.markdown, rich.traceback")
+    unused = ("markdown_it", "pygments", "rich.markdown", "rich.traceback", "rich.syntax")
+    assert not {name for name in imported_by(*args, cwd=workdir) if name.startswith(unused)}
+
+
 def test_options_that_need_converting_still_go_through_typer(cli, workdir):
     cli("ingest", "-", input=lines(3))
     _, listed = cli.json("--lang", "EN", "events", "list", "--limit", "2")

@@ -133,7 +133,8 @@ def snapshot(path: Path) -> dict[str, tuple[int, str]]:
         ]
         result = {}
         for table in sorted(tables):
-            rows = conn.execute(f'SELECT * FROM "{table}" ORDER BY rowid').fetchall()
+            # Sorted here, not by rowid: the money summaries are WITHOUT ROWID tables.
+            rows = sorted(conn.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr)
             result[table] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
         return result
     finally:

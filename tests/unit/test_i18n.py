@@ -1,7 +1,10 @@
 import re
+import tomllib
 from pathlib import Path
 
-from mpcheckout import errors
+import pytest
+
+from mpcheckout import errors, i18n
 from mpcheckout.i18n import SUPPORTED_LOCALES, Translator, catalog, resolve_locale
 
 PACKAGE = Path(errors.__file__).resolve().parent
@@ -68,3 +71,24 @@ def test_every_discrepancy_kind_is_named_and_explained():
     english = catalog("en")
     for kind in DiscrepancyKind:
         assert f"money.kind_{kind}" in english and f"money.check_{kind}" in english, kind
+
+
+def test_every_catalog_file_reads_as_tomllib_reads_it_without_tomllib():
+    for path in sorted((PACKAGE / "i18n").glob("*/*.toml")):
+        text = path.read_text(encoding="utf-8")
+        reference = dict(i18n._flatten(tomllib.loads(text)))
+        assert i18n._read_plain_lines(text) == reference, path.name
+        assert i18n.read_catalog_file(text) == reference, path.name
+
+
+def test_other_toml_in_a_catalog_file_is_left_to_tomllib():
+    text = (
+        '[help]\nopt = "a \\"quoted\\" \\\\ word"  # a comment\n'
+        'multi = """two\nlines"""\narg.name = "dotted"\n[help.panel]\ntitle = "x"\n'
+    )
+    assert i18n._read_plain_lines(text) is None
+    assert i18n.read_catalog_file(text) == dict(i18n._flatten(tomllib.loads(text)))
+    for broken in ('[a]\nk = "1"\nk = "2"\n', "[a]\n[a]\n", 'a = "1"\n[a]\n'):
+        assert i18n._read_plain_lines(broken) is None
+        with pytest.raises(tomllib.TOMLDecodeError):
+            i18n.read_catalog_file(broken)
