@@ -104,11 +104,20 @@ INSERT INTO money_payments (payment_id, order_id, order_amount_text, order_amoun
         paid_at = excluded.paid_at;
 END;
 
-CREATE TRIGGER orders_money_update AFTER UPDATE OF payment_id, amount, currency, status, paid_at ON orders
+CREATE TRIGGER orders_money_unlink AFTER UPDATE OF payment_id ON orders
+    WHEN OLD.payment_id IS NOT NULL AND OLD.payment_id IS NOT NEW.payment_id
 BEGIN
 UPDATE money_payments SET order_id = NULL, order_amount_text = NULL, order_amount = NULL,
         order_currency = NULL, order_status = NULL, paid_at = NULL
-    WHERE payment_id = OLD.payment_id AND order_id = OLD.id AND OLD.payment_id IS NOT NEW.payment_id;
+    WHERE payment_id = OLD.payment_id AND order_id = OLD.id;
+END;
+
+-- A worker rewrites an order's row on every event: only a change that money reads is copied.
+CREATE TRIGGER orders_money_update AFTER UPDATE OF payment_id, amount, currency, status, paid_at ON orders
+    WHEN NEW.payment_id IS NOT NULL AND (NEW.payment_id IS NOT OLD.payment_id
+        OR NEW.amount IS NOT OLD.amount OR NEW.currency IS NOT OLD.currency
+        OR NEW.status IS NOT OLD.status OR NEW.paid_at IS NOT OLD.paid_at)
+BEGIN
 INSERT INTO money_payments (payment_id, order_id, order_amount_text, order_amount, order_currency, order_status, paid_at)
     SELECT
         NEW.payment_id,
@@ -128,7 +137,9 @@ INSERT INTO money_payments (payment_id, order_id, order_amount_text, order_amoun
         paid_at = excluded.paid_at;
 END;
 
+-- Every applied state logs a row; the payment is marked seen once.
 CREATE TRIGGER payment_logs_money AFTER INSERT ON payment_logs
+    WHEN NOT EXISTS (SELECT 1 FROM money_payments WHERE payment_id = NEW.payment_id AND logged = 1)
 BEGIN
 INSERT INTO money_payments (payment_id, logged, logged_reference)
     VALUES (NEW.payment_id, 1, NEW.external_reference)
@@ -195,10 +206,26 @@ INSERT INTO money_payments (payment_id, ledger_chargebacks)
     ON CONFLICT (payment_id) DO UPDATE SET ledger_chargebacks = excluded.ledger_chargebacks;
 END;
 
--- What was stored before this migration: orders, refunds and chargebacks rewritten unchanged
--- go through the triggers; payment logs and report rows are summed here (the report rows with
+-- What was stored before this migration: refunds and chargebacks rewritten unchanged go
+-- through the triggers; orders, payment logs and report rows are summed here (the report rows with
 -- the statements an import runs, mpcheckout/store/sqlite_money.py, as they were at 0007).
-UPDATE orders SET payment_id = payment_id WHERE payment_id IS NOT NULL;
+INSERT INTO money_payments (payment_id, order_id, order_amount_text, order_amount, order_currency, order_status, paid_at)
+    SELECT
+        payment_id,
+        id,
+        amount,
+        (CASE WHEN amount GLOB '*.[0-9][0-9]' THEN CAST(replace(amount, '.', '') AS INTEGER) WHEN amount GLOB '*.[0-9]' THEN 10 * CAST(replace(amount, '.', '') AS INTEGER) WHEN amount GLOB '*[^0-9-]*' THEN NULL ELSE 100 * CAST(amount AS INTEGER) END),
+        currency,
+        status,
+        paid_at
+    FROM orders WHERE payment_id IS NOT NULL
+    ON CONFLICT (payment_id) DO UPDATE SET
+        order_id = excluded.order_id,
+        order_amount_text = excluded.order_amount_text,
+        order_amount = excluded.order_amount,
+        order_currency = excluded.order_currency,
+        order_status = excluded.order_status,
+        paid_at = excluded.paid_at;
 UPDATE refunds SET status = status;
 UPDATE chargebacks SET payment_id = payment_id WHERE payment_id IS NOT NULL;
 INSERT INTO money_payments (payment_id, logged, logged_reference)
