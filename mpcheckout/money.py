@@ -3,11 +3,16 @@ the shop was paid, matched to the orders and payments mpcheckout knows, and ever
 the two disagree, each a named kind.
 
 Matching (research mp-wave2 §4.6): a row joins to a payment by SOURCE_ID and to an order by
-EXTERNAL_REFERENCE, or, where the report leaves it empty, by the order of that payment. Money
-is summed in Decimal here, never by SQLite. Settlement rows give gross, fees and net (a
-payment's own rows, its refunds and chargebacks); release rows give when money became
-available and which payout took it: a release belongs to the first payout of its currency at
-or after it (payouts withdraw what was released before them).
+EXTERNAL_REFERENCE, or, where the report leaves it empty, by the order of that payment.
+Settlement rows give gross, fees and net (a payment's own rows, its refunds and chargebacks);
+release rows give when money became available and which payout took it: a release belongs to
+the first payout of its currency at or after it (payouts withdraw what was released before
+them).
+
+Per day and the discrepancies come from summaries the database keeps as rows arrive
+(`money_days`, `money_payments`: migration 0007), exact integer cents in SQLite and NUMERIC in
+PostgreSQL, so that a million rows answer in milliseconds; a day holding an amount finer than a
+cent is summed here in Decimal from its rows. Per order and per payout read the window's rows.
 """
 
 from __future__ import annotations
