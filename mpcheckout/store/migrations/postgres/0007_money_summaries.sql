@@ -33,82 +33,65 @@ FROM report_rows
 WHERE row_date IS NOT NULL
 GROUP BY 1, 2;
 
+-- One row per payment: every source's rows in one column layout, then one hashed GROUP BY (a
+-- join of five grouped sources makes the planner sort each of them).
 CREATE VIEW money_payments AS
-WITH report AS (
-    SELECT
-        source_id AS payment_id,
-        min(currency) FILTER (WHERE entry_type = 'SETTLEMENT') AS currency,
-        min(external_reference) FILTER (WHERE entry_type = 'SETTLEMENT') AS external_reference,
-        count(*) FILTER (WHERE entry_type = 'SETTLEMENT') AS settlements,
-        min(row_date) FILTER (WHERE entry_type = 'SETTLEMENT') AS settled_at,
-        coalesce(sum(gross) FILTER (WHERE entry_type = 'SETTLEMENT'), 0) AS gross,
-        coalesce(-sum(gross) FILTER (WHERE entry_type LIKE 'REFUND%'
-            AND entry_type <> 'REFUND_SHIPPING'), 0) AS refunded,
-        max(row_date) FILTER (WHERE entry_type LIKE 'REFUND%'
-            AND entry_type <> 'REFUND_SHIPPING') AS refund_at,
-        count(*) FILTER (WHERE entry_type LIKE 'CHARGEBACK%') AS chargeback_rows,
-        coalesce(-sum(gross) FILTER (WHERE entry_type LIKE 'CHARGEBACK%'), 0) AS charged_back,
-        min(row_date) FILTER (WHERE entry_type LIKE 'CHARGEBACK%') AS chargeback_at
+SELECT
+    payment_id,
+    max(order_id) AS order_id,
+    max(order_amount) AS order_amount_text,
+    max(order_amount) AS order_amount,
+    max(order_currency) AS order_currency,
+    max(order_status) AS order_status,
+    max(paid_at) AS paid_at,
+    (count(logged_reference) + count(log_id) > 0)::integer AS logged,
+    max(logged_reference) AS logged_reference,
+    coalesce(sum(refund_amount), 0) AS ledger_refunded,
+    max(refund_at) AS ledger_refund_at,
+    count(chargeback_id) AS ledger_chargebacks,
+    min(currency) FILTER (WHERE entry_type = 'SETTLEMENT') AS currency,
+    min(external_reference) FILTER (WHERE entry_type = 'SETTLEMENT') AS external_reference,
+    count(*) FILTER (WHERE entry_type = 'SETTLEMENT') AS settlements,
+    min(row_date) FILTER (WHERE entry_type = 'SETTLEMENT') AS settled_at,
+    coalesce(sum(gross) FILTER (WHERE entry_type = 'SETTLEMENT'), 0) AS gross,
+    coalesce(-sum(gross) FILTER (WHERE entry_type LIKE 'REFUND%'
+        AND entry_type <> 'REFUND_SHIPPING'), 0) AS refunded,
+    max(row_date) FILTER (WHERE entry_type LIKE 'REFUND%'
+        AND entry_type <> 'REFUND_SHIPPING') AS refund_at,
+    count(*) FILTER (WHERE entry_type LIKE 'CHARGEBACK%') AS chargeback_rows,
+    coalesce(-sum(gross) FILTER (WHERE entry_type LIKE 'CHARGEBACK%'), 0) AS charged_back,
+    min(row_date) FILTER (WHERE entry_type LIKE 'CHARGEBACK%') AS chargeback_at
+FROM (
+    SELECT source_id AS payment_id, NULL AS order_id, NULL::numeric AS order_amount,
+        NULL AS order_currency, NULL AS order_status, NULL::timestamptz AS paid_at,
+        NULL::bigint AS log_id, NULL AS logged_reference, NULL::numeric AS refund_amount,
+        NULL::timestamptz AS refund_at, NULL AS chargeback_id, entry_type, currency,
+        external_reference, gross, row_date
     FROM report_rows
     WHERE kind = 'settlement'
-    GROUP BY source_id
-),
-paying AS (
-    SELECT DISTINCT ON (payment_id) payment_id, id, amount, currency, status, paid_at
+    UNION ALL
+    -- the order a payment pays: the latest written, should two name it
+    (SELECT DISTINCT ON (payment_id) payment_id, id, amount, currency, status, paid_at,
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
     FROM orders
     WHERE payment_id IS NOT NULL
-    ORDER BY payment_id, updated_at DESC, id
-),
-logs AS (
-    SELECT DISTINCT ON (payment_id) payment_id, external_reference
+    ORDER BY payment_id, updated_at DESC, id)
+    UNION ALL
+    -- its first payment log: seen, and the reference it came with
+    (SELECT DISTINCT ON (payment_id) payment_id, NULL, NULL, NULL, NULL, NULL,
+        id, external_reference, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
     FROM payment_logs
-    ORDER BY payment_id, id
-),
-ledger_refunds AS (
-    SELECT payment_id, sum(amount) AS refunded, max(date_created) AS refund_at
+    ORDER BY payment_id, id)
+    UNION ALL
+    SELECT payment_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+        CASE WHEN status = 'approved' THEN amount END,
+        CASE WHEN status = 'approved' THEN date_created END,
+        NULL, NULL, NULL, NULL, NULL, NULL
     FROM refunds
-    WHERE status = 'approved'
-    GROUP BY payment_id
-),
-ledger_chargebacks AS (
-    SELECT payment_id, count(*) AS chargebacks
+    UNION ALL
+    SELECT payment_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+        id, NULL, NULL, NULL, NULL, NULL
     FROM chargebacks
     WHERE payment_id IS NOT NULL
-    GROUP BY payment_id
-),
-payments AS (
-    SELECT payment_id FROM report
-    UNION SELECT payment_id FROM paying
-    UNION SELECT payment_id FROM logs
-    UNION SELECT payment_id FROM refunds
-    UNION SELECT payment_id FROM ledger_chargebacks
-)
-SELECT
-    payments.payment_id,
-    paying.id AS order_id,
-    paying.amount AS order_amount_text,
-    paying.amount AS order_amount,
-    paying.currency AS order_currency,
-    paying.status AS order_status,
-    paying.paid_at,
-    (logs.payment_id IS NOT NULL)::integer AS logged,
-    logs.external_reference AS logged_reference,
-    coalesce(ledger_refunds.refunded, 0) AS ledger_refunded,
-    ledger_refunds.refund_at AS ledger_refund_at,
-    coalesce(ledger_chargebacks.chargebacks, 0) AS ledger_chargebacks,
-    report.currency,
-    report.external_reference,
-    coalesce(report.settlements, 0) AS settlements,
-    report.settled_at,
-    coalesce(report.gross, 0) AS gross,
-    coalesce(report.refunded, 0) AS refunded,
-    report.refund_at,
-    coalesce(report.chargeback_rows, 0) AS chargeback_rows,
-    coalesce(report.charged_back, 0) AS charged_back,
-    report.chargeback_at
-FROM payments
-LEFT JOIN report USING (payment_id)
-LEFT JOIN paying USING (payment_id)
-LEFT JOIN logs USING (payment_id)
-LEFT JOIN ledger_refunds USING (payment_id)
-LEFT JOIN ledger_chargebacks USING (payment_id);
+) AS sources
+GROUP BY payment_id;
