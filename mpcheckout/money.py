@@ -193,25 +193,18 @@ def _group(
     releases: Sequence[StoredReportRow],
     match: _Matching,
 ) -> list[MoneyLine]:
+    """Lines per order or per payout (per day comes from the database's day sums)."""
     payout_of = _payouts(releases)
-    released_at = {r.source_id: r.release_date for r in releases if r.description == "payment"}
-    lines: dict[tuple[str, str], MoneyLine] = {}
     if by == "payout":
         return _by_payout(releases, payout_of)
+    released_at = {r.source_id: r.release_date for r in releases if r.description == "payment"}
+    lines: dict[tuple[str, str], MoneyLine] = {}
     for row in settlement:
-        key = _day(row.row_date) if by == "day" else (match.order_for(row) or f"mp-{row.source_id}")
+        key = match.order_for(row) or f"mp-{row.source_id}"
         line = lines.setdefault((key, row.currency or ""), MoneyLine(key, row.currency or ""))
         _add_settlement(line, row)
-        if by == "order":
-            line.release_date = released_at.get(row.source_id) or row.release_date
-            line.payout_id = payout_of.get(row.source_id)
-    if by == "day":
-        for row in releases:
-            line = lines.setdefault(
-                (_day(row.row_date), row.currency or ""),
-                MoneyLine(_day(row.row_date), row.currency or ""),
-            )
-            _add_release(line, row)
+        line.release_date = released_at.get(row.source_id) or row.release_date
+        line.payout_id = payout_of.get(row.source_id)
     return [lines[key] for key in sorted(lines)]
 
 
@@ -290,10 +283,6 @@ _SUMMED = (
     "payments", "gross", "fees", "mp_fee", "financing_fee", "shipping_fee", "taxes", "coupon",
     "net", "refunded", "charged_back", "released", "paid_out",
 )  # fmt: skip
-
-
-def _day(moment: datetime | None) -> str:
-    return moment.date().isoformat() if moment else "-"
 
 
 # -- discrepancies ------------------------------------------------------------------------------

@@ -70,3 +70,31 @@ def test_an_amount_finer_than_a_cent_is_never_rounded(store):
         assert found == {(DiscrepancyKind.AMOUNT_NOT_IN_CENTS, "1")}
     else:  # NUMERIC holds it: compared like any other
         assert found == {(DiscrepancyKind.UNKNOWN_PAYMENT, "1")}
+
+
+def test_per_order_per_payout_and_per_day_tell_the_same_money(store):
+    from tests.store.test_money_summaries_contract import RELEASE_HEADER
+    from tests.store.test_reports_contract import import_bytes
+
+    pay(store, "901", "o1", amount="100.50")
+    settle(store, line("o1", "901", "100.50", "-5.00", "2026-11-20T10:00:00Z"))
+    releases = (
+        "2026-11-22T10:00:00Z,901,o1,release,payment,95.50,0,100.50,-5.00,0,0,0,0,,ARS\n"
+        "2026-11-23T11:00:00Z,p-1,,release,payout,0,95.50,-95.50,0,0,0,0,0,,ARS\n"
+    )
+    import_bytes(store, (RELEASE_HEADER + releases).encode(), "release.csv")
+    clock = ManualClock(NOW)
+    (order,) = money_report(store, clock, by="order").lines
+    assert (order.key, order.gross, order.net, order.payout_id) == (
+        "o1", Decimal("100.50"), Decimal("95.50"), "p-1",
+    )  # fmt: skip
+    assert order.release_date == datetime(2026, 11, 22, 10, tzinfo=UTC)
+    (payout,) = money_report(store, clock, by="payout").lines
+    assert (payout.key, payout.payments, payout.released, payout.paid_out) == (
+        "p-1", 1, Decimal("95.50"), Decimal("95.50"),
+    )  # fmt: skip
+    days = {d.key: d for d in money_report(store, clock, by="day").lines}
+    assert (days["2026-11-20"].gross, days["2026-11-22"].released) == (
+        Decimal("100.50"), Decimal("95.50"),
+    )  # fmt: skip
+    assert days["2026-11-23"].paid_out == Decimal("95.50")
