@@ -120,7 +120,7 @@ MONEY_MISMATCH = """(
     OR chargeback_rows > 0 AND ledger_chargebacks = 0
         AND coalesce(order_status, '') NOT IN
             ('chargeback_open', 'chargeback_lost', 'chargeback_covered', 'charged_back')
-    OR gross IS NULL OR charged_back IS NULL
+    OR gross IS NULL OR charged_back IS NULL OR refunded IS NULL OR ledger_refunded IS NULL
 )"""
 R = TypeVar("R")
 

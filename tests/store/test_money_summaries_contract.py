@@ -178,3 +178,18 @@ def test_a_copied_database_keeps_its_money(store, tmp_path):
     )
     assert {p.payment_id for p in target.money_mismatches()} == {"901", "903"}
     target.close()
+
+
+def test_sqlite_finds_the_mismatches_through_its_partial_index(tmp_path):
+    """core.MONEY_MISMATCH and the index money_payments_open must stay the same expression:
+    otherwise listing them scans every payment the shop ever had."""
+    import sqlite3
+
+    from mpcheckout.store import open_store
+    from mpcheckout.store.core import MONEY_MISMATCH
+
+    open_store(str(tmp_path / "plan.db")).close()
+    with sqlite3.connect(tmp_path / "plan.db") as conn:
+        sql = f"EXPLAIN QUERY PLAN SELECT * FROM money_payments WHERE {MONEY_MISMATCH}"
+        plan = " ".join(str(step[-1]) for step in conn.execute(sql))
+    assert "USING INDEX money_payments_open" in plan, plan

@@ -78,7 +78,7 @@ CREATE INDEX money_payments_open ON money_payments (payment_id) WHERE
     OR refunded IS DISTINCT FROM ledger_refunded
     OR chargeback_rows > 0 AND ledger_chargebacks = 0
         AND coalesce(order_status, '') NOT IN ('chargeback_open', 'chargeback_lost', 'chargeback_covered', 'charged_back')
-    OR gross IS NULL OR charged_back IS NULL;
+    OR gross IS NULL OR charged_back IS NULL OR refunded IS NULL OR ledger_refunded IS NULL;
 CREATE INDEX money_payments_unsettled ON money_payments (paid_at)
     WHERE settlements = 0 AND paid_at IS NOT NULL;
 
