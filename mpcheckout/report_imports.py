@@ -5,6 +5,7 @@ download. Each file is one transaction: a file that fails half-way leaves nothin
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +14,7 @@ from typing import BinaryIO
 
 from .clock import Clock
 from .errors import NotFoundError
+from .reports.json_views import looks_like_json, views_to_csv
 from .reports.parse import ReportReader, file_sha256, open_report
 from .reports.records import ReportFileRecord, ReportSource
 from .reports.rows import ReportRow
@@ -81,7 +83,7 @@ def import_report_file(
 ) -> ImportedFile:
     origin = origin or FileOrigin()
     digest = file_sha256(_existing(path))
-    with path.open("rb") as stream:
+    with _report_bytes(path) as stream:
         reader = open_report(stream, name=path.name, separator=separator or None)
         record = ReportFileRecord(
             digest,
@@ -113,8 +115,20 @@ def _existing(path: Path) -> Path:
 
 
 def _check_header(path: Path, separator: str | None) -> None:
-    with _existing(path).open("rb") as stream:
+    with _report_bytes(_existing(path)) as stream:
         open_report(stream, name=path.name, separator=separator or None)
+
+
+def _report_bytes(path: Path) -> BinaryIO:
+    """The report's CSV bytes: the file itself, or, for a report delivered as JSON, its rows
+    as CSV (held in memory: Mercado Pago sends JSON for a download, not for big files)."""
+    stream = path.open("rb")
+    head = stream.read(64)
+    stream.seek(0)
+    if not looks_like_json(head):
+        return stream
+    with stream:
+        return io.BytesIO(views_to_csv(stream.read(), name=path.name))
 
 
 def _reporting(

@@ -21,6 +21,7 @@ from .notifier import OutgoingRequest, deliver
 from .reports import (
     FIRST_REPORT_ID,
     ReportTask,
+    as_json_views,
     release_csv,
     report_file_name,
     settlement_csv,
@@ -122,13 +123,17 @@ async def download_report(request: Request) -> Response:
         if task.kind == kind and task.file_name == name:
             if task.looks <= context.reports.ready_after:
                 break  # not generated yet: Mercado Pago answers 404 until it is
+            if context.reports.download_format == "json":
+                separator = ";" if kind == "settlement" else ","
+                content = as_json_views(task.content, separator)
+                return Response(content, media_type="application/json")
             return Response(task.content, media_type="text/csv")
     raise mp_errors.ApiError(404, "not_found", "report not found")
 
 
 async def configure(request: Request) -> JSONResponse:
     """`{"fee_rates"?: {type: rate}, "release_days"?, "ready_after"?, "refuse_next"?,
-    "withhold"?: [payment ids]}`; answers the configuration."""
+    "withhold"?: [payment ids], "download_format"?: "csv"|"json"}`; answers the configuration."""
     book = context_of(request).reports
     body = inputs.require_object(await read_json(request, empty={}))
     try:
@@ -138,9 +143,16 @@ async def configure(request: Request) -> JSONResponse:
         book.ready_after = int(body.get("ready_after", book.ready_after))
         book.refuse_next = int(body.get("refuse_next", book.refuse_next))
         book.withheld.update(int(p) for p in body.get("withhold") or [])
+        book.download_format = _download_format(body.get("download_format", book.download_format))
     except (ArithmeticError, TypeError, ValueError, AttributeError):
         raise mp_errors.bad_request("not a report configuration") from None
     return JSONResponse(_configuration(context_of(request)))
+
+
+def _download_format(value: Any) -> str:
+    if value not in ("csv", "json"):
+        raise ValueError(value)
+    return str(value)
 
 
 def _configuration(context: SandboxContext) -> dict[str, Any]:
@@ -151,6 +163,7 @@ def _configuration(context: SandboxContext) -> dict[str, Any]:
         "ready_after": book.ready_after,
         "refuse_next": book.refuse_next,
         "withheld": sorted(book.withheld),
+        "download_format": book.download_format,
         "requests": book.requests,
         "reports": [_task_json(task, "processed") for task in book.tasks],
     }

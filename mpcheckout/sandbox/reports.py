@@ -14,6 +14,10 @@ requests, as Mercado Pago does when it "cannot create the report now".
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -88,6 +92,7 @@ class ReportBook:
     ready_after: int = 1
     refuse_next: int = 0
     withheld: set[int] = field(default_factory=set)  # payments whose settlement row is missing
+    download_format: str = "csv"  # or "json": the `document.views` form some downloads take
     tasks: list[ReportTask] = field(default_factory=list)
     requests: int = 0
 
@@ -232,3 +237,20 @@ def release_csv(book: ReportBook, state: SandboxState, begin: datetime, end: dat
 def report_file_name(kind: str, task_id: int, moment: datetime) -> str:
     stamp = moment.astimezone(UTC).strftime("%Y-%m-%d-%H%M%S")
     return f"{kind}-report-724484980-{stamp}-{task_id}.csv"
+
+
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def as_json_views(content: bytes, separator: str) -> bytes:
+    """A CSV report as the JSON `document.views` some downloads answer with: numbers written as
+    JSON numbers, exactly as the CSV wrote them; everything else as strings."""
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=separator))
+    header, records = rows[0], rows[1:]
+    body = ", ".join("[" + ", ".join(map(_json_value, record)) + "]" for record in records)
+    group = f'{{"column": {json.dumps(header)}, "records": [{body}]}}'
+    return f'{{"document": {{"views": [{{"report": {group}}}]}}}}'.encode()
+
+
+def _json_value(text: str) -> str:
+    return text if _NUMBER.fullmatch(text) else json.dumps(text)

@@ -83,3 +83,14 @@ def test_orders_show_lists_the_orders_report_rows(cli, workdir):
     ]
     shown = cli("orders", "show", "2112818453")
     assert "Money in Mercado Pago's reports" in shown.stdout and "70.15 BRL" in shown.stdout
+
+
+def test_a_report_saved_as_json_views_imports_and_other_json_exits_65(cli, workdir):
+    from tests.unit.test_report_json_views import DOCUMENT
+
+    (workdir / "report.json").write_bytes(DOCUMENT)
+    (workdir / "other.json").write_text('{"results": []}')
+    refused = cli("reports", "import", "report.json", "other.json")
+    assert refused.exit_code == 65 and rows_in(workdir) == 0
+    result, document = cli.json("reports", "import", "report.json")
+    assert result.exit_code == 0 and document["rows_added"] == 2

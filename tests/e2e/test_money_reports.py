@@ -146,3 +146,19 @@ def test_a_report_never_generated_gives_up_after_the_bounded_wait(synced):
         fetch(shop)
     waited = shop.clock.now() - started
     assert timedelta(minutes=10) <= waited < timedelta(minutes=12)
+
+
+def test_a_report_downloaded_as_json_views_imports_the_same_rows(synced):
+    shop = synced
+    for index in range(5):
+        shop.order(f"order-{index}")
+        pay(shop, f"order-{index}", f"{100 + index}.10")
+    advance(shop, minutes=1)
+    shop.control("POST", "/reports", {"download_format": "json"})
+    result = fetch(shop)
+    assert result.files[0].rows_added == 5
+    rows = shop.store.report_rows_between(shop.clock.now() - timedelta(days=1), shop.clock.now())
+    assert sorted(r.gross for r in rows) == [Decimal(f"{100 + i}.10") for i in range(5)]
+    assert all(r.source_id.isdigit() and r.external_reference for r in rows)
+    shop.control("POST", "/reports", {"download_format": "csv"})
+    assert fetch(shop).rows_added == 0  # the CSV of the same report: the same rows
