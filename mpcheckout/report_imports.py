@@ -6,7 +6,8 @@ download. Each file is one transaction: a file that fails half-way leaves nothin
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,13 +15,14 @@ from typing import BinaryIO
 
 from .clock import Clock
 from .errors import NotFoundError
+from .report_helper import HelperBatches
 from .reports.json_views import looks_like_json, views_to_csv
-from .reports.parse import ReportReader, file_sha256, open_report
+from .reports.parse import file_sha256, open_report
 from .reports.records import ReportFileRecord, ReportSource
-from .reports.rows import ReportRow
 from .store.base import Store
+from .store.rows import ReportBatch, report_batches
 
-PROGRESS_EVERY = 10_000  # rows between two progress callbacks
+HELPER_MIN_BYTES = 8 * 1024 * 1024  # ~40,000 settlement rows
 # Called with the bytes read since the last call, as a file streams in.
 Progress = Callable[[int], None]
 
@@ -80,10 +82,13 @@ def import_report_file(
     separator: str | None = None,
     origin: FileOrigin | None = None,
     progress: Progress | None = None,
+    helper: bool | None = None,
 ) -> ImportedFile:
+    """Import one file. `helper`: parse it in a helper process (report_helper.py); None
+    decides by size (HELPER_MIN_BYTES)."""
     origin = origin or FileOrigin()
     digest = file_sha256(_existing(path))
-    with _report_bytes(path) as stream:
+    with _report_bytes(path) as stream, ExitStack() as stack:
         reader = open_report(stream, name=path.name, separator=separator or None)
         record = ReportFileRecord(
             digest,
@@ -95,8 +100,21 @@ def import_report_file(
             origin.end,
             origin.transaction_id,
         )
-        rows = _reporting(reader, stream, path, progress) if progress else iter(reader)
-        counts = store.import_report(record, rows, clock.now())
+        batches: Iterable[ReportBatch]
+        if store.report_encoding == "text" and _worth_a_helper(stream, path, helper):
+            batches = stack.enter_context(
+                HelperBatches(
+                    path,
+                    name=path.name,
+                    separator=reader.separator,
+                    file_sha256=digest,
+                )
+            )
+        else:
+            batches = report_batches(iter(reader), digest, store.report_encoding, stream.tell)
+        if progress:
+            batches = _reporting(batches, path.stat().st_size, progress)
+        counts = store.import_report(record, batches, clock.now())
     return ImportedFile(
         path.name,
         reader.kind,
@@ -106,6 +124,14 @@ def import_report_file(
         counts.rows_flagged,
         counts.file_known,
     )
+
+
+def _worth_a_helper(stream: BinaryIO, path: Path, helper: bool | None) -> bool:
+    """Only a file read from disk (a JSON report was turned into CSV in memory), and by default
+    only a big one: the helper's start costs what parsing ~10,000 rows does."""
+    if isinstance(stream, io.BytesIO) or helper is False:
+        return False
+    return helper is True or path.stat().st_size >= HELPER_MIN_BYTES
 
 
 def _existing(path: Path) -> Path:
@@ -132,15 +158,14 @@ def _report_bytes(path: Path) -> BinaryIO:
 
 
 def _reporting(
-    reader: ReportReader, stream: BinaryIO, path: Path, progress: Progress
-) -> Iterator[ReportRow]:
-    size, told = path.stat().st_size, 0
-    for count, row in enumerate(reader, start=1):
-        if count % PROGRESS_EVERY == 0:
-            position = min(stream.tell(), size)
-            progress(position - told)
-            told = position
-        yield row
+    batches: Iterable[ReportBatch], size: int, progress: Progress
+) -> Iterator[ReportBatch]:
+    told = 0
+    for batch in batches:
+        position = min(batch.position, size)
+        progress(position - told)
+        told = position
+        yield batch
     progress(size - told)
 
 

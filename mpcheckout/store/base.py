@@ -38,7 +38,7 @@ from ..reports.records import (
     ReportNotificationRecord,
     StoredReportRow,
 )
-from ..reports.rows import ReportRow
+from .rows import ReportBatch, ReportEncoding
 
 # Every table of the schema, in copy order, with how one of its rows is told apart (what
 # `db copy --force` and the PostgreSQL import match on).
@@ -219,6 +219,7 @@ class HourActivity:
 
 class Store(Protocol):
     backend: str
+    report_encoding: ReportEncoding  # how import_report takes report rows
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -486,10 +487,11 @@ class Store(Protocol):
 
     # -- settlement and release reports (issue 16) --------------------------------------------
     def import_report(
-        self, file: ReportFileRecord, rows: Iterable[ReportRow], now: datetime
+        self, file: ReportFileRecord, batches: Iterable[ReportBatch], now: datetime
     ) -> ReportImportCounts:
         """Insert every row of one report file not stored yet (by row_key), and the file's
-        record (once per sha256; a file seen before keeps its first record). Atomic: `rows` is
+        record (once per sha256; a file seen before keeps its first record). The rows come
+        encoded as `report_encoding` says (store.rows.report_batches). Atomic: `batches` is
         consumed inside one transaction, so an exception it raises half-way (a bad amount on
         line 900,000) leaves nothing of the file behind. Returns rows read, added, flagged."""
 

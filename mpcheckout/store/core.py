@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -35,10 +35,10 @@ from ..reports.records import (
     PaidOrder,
     PaymentMoney,
     ReportFileRecord,
+    ReportImportCounts,
     ReportNotificationRecord,
     StoredReportRow,
 )
-from ..reports.rows import ReportRow
 from .base import (
     TABLES,
     ApplyCounts,
@@ -71,6 +71,7 @@ from .rows import (
     Columns,
     Encoder,
     Readers,
+    ReportBatch,
     Row,
     action_values,
     chargeback_values,
@@ -254,29 +255,25 @@ def chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
         yield unique[start : start + CHUNK]
 
 
-class RowTally:
-    """Counts the rows of a file as they stream into the store, and the flagged ones."""
-
-    def __init__(self, rows: Iterable[ReportRow]) -> None:
-        self._rows = rows
-        self.read = 0
-        self.flagged = 0
-
-    def __iter__(self) -> Iterator[ReportRow]:
-        for row in self._rows:
-            self.read += 1
-            if row.flags:
-                self.flagged += 1
-            yield row
+def insert_report_batches(
+    batches: Iterable[ReportBatch], insert: Callable[[ReportBatch], int], file_known: bool
+) -> ReportImportCounts:
+    """Feed each batch to `insert`, which writes its rows and returns how many were new."""
+    read = added = flagged = 0
+    for batch in batches:
+        added += insert(batch)
+        read += len(batch.rows)
+        flagged += batch.flagged
+    return ReportImportCounts(read, added, flagged, file_known)
 
 
-def file_row(record: ReportFileRecord, tally: RowTally, added: int, encode: Encoder) -> Row:
+def file_row(record: ReportFileRecord, counts: ReportImportCounts, encode: Encoder) -> Row:
     counted = ReportFileRecord(
         **{
             **{name: getattr(record, name) for name in REPORT_FILES.names},
-            "rows_read": tally.read,
-            "rows_added": added,
-            "rows_flagged": tally.flagged,
+            "rows_read": counts.rows_read,
+            "rows_added": counts.rows_added,
+            "rows_flagged": counts.rows_flagged,
         }
     )
     return report_file_values(counted, encode)

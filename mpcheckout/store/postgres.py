@@ -11,7 +11,6 @@ are sqlite.py's. Where one server and many workers need more than SQLite's singl
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import re
 import threading
@@ -34,7 +33,6 @@ from ..models import ClaimedEvent, InvalidInput, Notification, Order, QueueEvent
 from ..notifications import COALESCE_KEY_PREFIX
 from ..payments import BatchDecision
 from ..reports.records import ReportFileRecord, ReportImportCounts
-from ..reports.rows import ReportRow
 from .base import (
     PRIMARY_KEYS,
     TABLES,
@@ -52,10 +50,10 @@ from .core import (
     INSERT_REPORT_FILE_SQL,
     INSERT_REPORT_ROW_SQL,
     Batch,
-    RowTally,
     StoreCore,
     checked_version,
     file_row,
+    insert_report_batches,
     invalid_key,
     known_table,
     lock_free,
@@ -71,15 +69,15 @@ from .rows import (
     QUEUE,
     Encoder,
     Readers,
+    ReportBatch,
+    ReportEncoding,
     Row,
     order_values,
     payment_log_values,
-    report_row_encoder,
     unchanged,
 )
 
 DIALECT = "postgres"
-_REPORT_BATCH = 5000  # report rows per executemany: the file streams, memory stays flat
 CONNECT_TIMEOUT_SECONDS = 10
 POOL_WAIT_SECONDS = 30.0
 # Set on every pooled session (SET, not startup options, which PgBouncer refuses). UTC, so that
@@ -219,6 +217,7 @@ class _RunLock:
 
 class PostgresStore(StoreCore):
     backend = DIALECT
+    report_encoding: ReportEncoding = "native"
     records = _RECORDS
     encode = _ENCODER
     latency_sql = (
@@ -582,21 +581,20 @@ class PostgresStore(StoreCore):
 
     # -- reports -----------------------------------------------------------------------------
     def import_report(
-        self, file: ReportFileRecord, rows: Iterable[ReportRow], now: datetime
+        self, file: ReportFileRecord, batches: Iterable[ReportBatch], now: datetime
     ) -> ReportImportCounts:
-        tally, values = RowTally(rows), report_row_encoder(file.sha256, _ENCODER)
-        added = 0
         with self._write() as conn:
             known = conn.execute("SELECT 1 FROM report_files WHERE sha256 = %s", (file.sha256,))
             file_known = known.fetchone() is not None
-            cursor = conn.cursor()
-            sql = _native(INSERT_REPORT_ROW_SQL)
-            encoded = map(values, tally)
-            while batch := list(itertools.islice(encoded, _REPORT_BATCH)):
-                cursor.executemany(sql, batch)
-                added += max(cursor.rowcount, 0)
-            conn.execute(_native(INSERT_REPORT_FILE_SQL), file_row(file, tally, added, _ENCODER))
-        return ReportImportCounts(tally.read, added, tally.flagged, file_known)
+            cursor, sql = conn.cursor(), _native(INSERT_REPORT_ROW_SQL)
+
+            def insert(batch: ReportBatch) -> int:
+                cursor.executemany(sql, batch.rows)
+                return max(cursor.rowcount, 0)
+
+            counts = insert_report_batches(batches, insert, file_known)
+            conn.execute(_native(INSERT_REPORT_FILE_SQL), file_row(file, counts, _ENCODER))
+        return counts
 
     # -- copy --------------------------------------------------------------------------------
     def export_rows(self, table: str, batch_size: int) -> Iterator[list[dict[str, Any]]]:

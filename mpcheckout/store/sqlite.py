@@ -17,7 +17,6 @@ from ..models import ClaimedEvent, InvalidInput, Notification, Order, QueueEvent
 from ..notifications import COALESCE_KEY_PREFIX
 from ..payments import BatchDecision
 from ..reports.records import ReportFileRecord, ReportImportCounts
-from ..reports.rows import ReportRow
 from .base import (
     HOURLY_LATENCY_SAMPLE,
     TABLES,
@@ -35,10 +34,10 @@ from .core import (
     INSERT_REPORT_FILE_SQL,
     INSERT_REPORT_ROW_SQL,
     Batch,
-    RowTally,
     StoreCore,
     checked_version,
     file_row,
+    insert_report_batches,
     invalid_key,
     known_table,
     lock_free,
@@ -54,12 +53,20 @@ from .rows import (
     TEXT_DECODER,
     TEXT_ENCODER,
     Readers,
+    ReportBatch,
+    ReportEncoding,
     Row,
     order_values,
     payment_log_values,
-    report_row_encoder,
 )
-from .sqlite_money import LAST_ROWID, SUMMARIZE_DAYS, SUMMARIZE_PAYMENTS
+from .sqlite_money import (
+    LAST_ROWID,
+    MERGE_DAYS,
+    SUMMARIZE_DAYS,
+    SUMMARIZE_PAYMENTS,
+    day_rows,
+    day_sums,
+)
 
 DIALECT = "sqlite"
 _RECORDS = Readers(TEXT_DECODER)
@@ -112,6 +119,7 @@ def translate(exc: sqlite3.Error, path: Path) -> StorageError:
 
 class SqliteStore(StoreCore):
     backend = DIALECT
+    report_encoding: ReportEncoding = "text"
     records = _RECORDS
     encode = TEXT_ENCODER
     latency_sql = (
@@ -559,19 +567,27 @@ class SqliteStore(StoreCore):
 
     # -- reports -----------------------------------------------------------------------------
     def import_report(
-        self, file: ReportFileRecord, rows: Iterable[ReportRow], now: datetime
+        self, file: ReportFileRecord, batches: Iterable[ReportBatch], now: datetime
     ) -> ReportImportCounts:
-        tally, values = RowTally(rows), report_row_encoder(file.sha256, TEXT_ENCODER)
         with self._write() as conn:
             known = conn.execute("SELECT 1 FROM report_files WHERE sha256 = ?", (file.sha256,))
             file_known = known.fetchone() is not None
-            last = conn.execute(LAST_ROWID).fetchone()[0]
-            # One executemany fed by the parser's generator: nothing of the file is held in
-            # memory, and the transaction is committed only once the last row was read.
-            added = conn.executemany(INSERT_REPORT_ROW_SQL, map(values, tally)).rowcount
-            _summarize_report_rows(conn, last)
-            conn.execute(INSERT_REPORT_FILE_SQL, file_row(file, tally, added, TEXT_ENCODER))
-        return ReportImportCounts(tally.read, added, tally.flagged, file_known)
+
+            def insert(batch: ReportBatch) -> int:
+                # Summed batch by batch, so that a helper process parsing the file is never
+                # left waiting on one long summary at the end (mpcheckout/report_helper.py).
+                last = conn.execute(LAST_ROWID).fetchone()[0]
+                added = conn.executemany(INSERT_REPORT_ROW_SQL, batch.rows).rowcount
+                if added == len(batch.rows):  # all new: sum them as they are, in Python
+                    conn.executemany(MERGE_DAYS, day_rows(day_sums(batch.rows)))
+                else:  # some rows were known: sum what was written
+                    conn.execute(SUMMARIZE_DAYS, (last,))
+                conn.execute(SUMMARIZE_PAYMENTS, (last,))
+                return added
+
+            counts = insert_report_batches(batches, insert, file_known)
+            conn.execute(INSERT_REPORT_FILE_SQL, file_row(file, counts, TEXT_ENCODER))
+        return counts
 
     # -- doctor ------------------------------------------------------------------------------
     def diagnose(self) -> StoreDiagnosis:

@@ -60,3 +60,41 @@ def test_a_version_six_file_is_summed_on_upgrade(tmp_path):
     assert (found["901"].ledger_refunded, found["901"].refunded) == (Decimal("10.00"), 0)
     assert found["901"].order_amount == found["901"].gross == Decimal("100.50")
     store.close()
+
+
+RELEASE = (
+    "INSERT INTO report_rows (row_key, kind, source_id, entry_type, description, gross, "
+    "fee_total, mp_fee, financing_fee, shipping_fee, taxes, coupon, net, currency, row_date, "
+    "summary, file_sha256, line) VALUES ('{key}', 'release', '{pid}', 'payment', {description}, "
+    "'{net}', '0.00', '0.00', '0.00', '0.00', '0.00', '0.00', '{net}', 'ARS', "
+    "'2026-11-22T10:00:00.000000Z', 0, 'f', {n})"
+)
+
+
+def test_version_eight_counts_a_release_row_without_a_description(tmp_path):
+    """0007 summed a release row whose DESCRIPTION is empty as neither released nor paid out;
+    0008 sums the days again, and new imports count it as released (as PostgreSQL does)."""
+    path = tmp_path / "v7.db"
+    with sqlite3.connect(path) as conn:
+        for migration in migrations("sqlite"):
+            if migration.version == 7:
+                conn.execute(
+                    RELEASE.format(key="r1", pid="901", description="'payment'", net="40.00", n=1)
+                )
+                conn.execute(
+                    RELEASE.format(key="r2", pid="902", description="NULL", net="2.50", n=2)
+                )
+            if migration.version <= 7:
+                for statement in split_statements(migration.sql):
+                    conn.execute(statement)
+        conn.execute(
+            "INSERT INTO meta (key, value, updated_at) VALUES ('schema_version', '7', "
+            "'2026-11-30T10:00:00.000000Z')"
+        )
+        (released,) = conn.execute("SELECT released FROM money_days").fetchone()
+    assert released == 4000  # what 0007 left: the row without a description is missing
+    store = open_store(str(path))
+    assert store.schema_version() >= 8
+    (day,) = store.money_days("2026-11-22", "2026-11-22")
+    assert (day.rows, day.released, day.paid_out) == (2, Decimal("42.50"), 0)
+    store.close()

@@ -14,6 +14,7 @@ from mpcheckout.models import Order
 from mpcheckout.reports.errors import ReportFormatError
 from mpcheckout.reports.parse import open_report
 from mpcheckout.reports.records import ReportFileRecord, ReportNotificationRecord
+from mpcheckout.store.rows import report_batches
 from tests.store.helpers import RULES, order, payment
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mercadopago" / "reports"
@@ -37,7 +38,10 @@ def record(data: bytes, name: str = "report.csv") -> ReportFileRecord:
 
 
 def import_bytes(store, data: bytes, name: str = "report.csv"):
-    return store.import_report(record(data, name), open_report(io.BytesIO(data), name=name), NOW)
+    file = record(data, name)
+    rows = open_report(io.BytesIO(data), name=name)
+    batches = report_batches(rows, file.sha256, store.report_encoding, lambda: 0)
+    return store.import_report(file, batches, NOW)
 
 
 def test_the_documented_sample_lands_with_its_amounts_and_twice_adds_nothing(store):
