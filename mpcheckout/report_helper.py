@@ -67,7 +67,9 @@ class HelperBatches:
     ) -> None:
         self._name = name
         argv = [*(command or helper_command()), str(path), name, separator, file_sha256]
-        self._process = subprocess.Popen(argv, stdout=subprocess.PIPE, env=_helper_environment())
+        self._process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=_helper_environment()
+        )
         self._output = cast(IO[bytes], self._process.stdout)
         _widen_pipe(self._output)
 
@@ -140,7 +142,8 @@ def read_into(output: BinaryIO, arguments: Sequence[str]) -> None:
     with Path(path).open("rb") as stream:
         try:
             reader = open_report(stream, name=name, separator=separator)
-            for batch in report_batches(iter(reader), file_sha256, "text", stream.tell):
+            rows = reader.rows_or_plain()
+            for batch in report_batches(rows, file_sha256, "text", stream.tell):
                 _send(output, ("batch", *batch))
         except ReportFormatError as exc:
             _send(output, ("unreadable", exc.reason.value, exc.details))

@@ -111,7 +111,8 @@ def import_report_file(
                 )
             )
         else:
-            batches = report_batches(iter(reader), digest, store.report_encoding, stream.tell)
+            rows = reader.rows_or_plain() if store.report_encoding == "text" else iter(reader)
+            batches = report_batches(rows, digest, store.report_encoding, stream.tell)
         if progress:
             batches = _reporting(batches, path.stat().st_size, progress)
         counts = store.import_report(record, batches, clock.now())

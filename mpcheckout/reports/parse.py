@@ -26,7 +26,7 @@ from typing import BinaryIO, cast
 
 from .columns import AMOUNTS_AT, COLUMNS, FIELDS, KNOWN_COLUMNS, REQUIRED, SIGNATURE, ReportKind
 from .errors import ReportFormatError, ReportProblem
-from .rows import BadAmountError, ReportRow, RowBuilder
+from .rows import BadAmountError, PlainSettlement, ReportRow, RowBuilder
 
 HEAD_BYTES = 64 * 1024
 SEPARATORS = (";", ",", "\t")
@@ -45,7 +45,12 @@ class ReportReader:
         self.header_line = 1
 
     def __iter__(self) -> Iterator[ReportRow]:
-        return _rows(self)
+        return cast(Iterator[ReportRow], _rows(self, plain=False))
+
+    def rows_or_plain(self) -> Iterator[ReportRow | PlainSettlement]:
+        """The rows, a settlement row written as Mercado Pago writes it as a PlainSettlement
+        (for an importer that stores the texts), every other row as a ReportRow."""
+        return _rows(self, plain=True)
 
 
 def open_report(stream: BinaryIO, *, name: str, separator: str | None = None) -> ReportReader:
@@ -155,10 +160,11 @@ def _detect_kind(columns: tuple[str, ...], name: str) -> ReportKind:
     return kind
 
 
-def _rows(report: ReportReader) -> Iterator[ReportRow]:
+def _rows(report: ReportReader, plain: bool) -> Iterator[ReportRow | PlainSettlement]:
     columns, width, offset = report.columns, len(report.columns), report.header_line
     pick, builder = _picker(report.kind, columns), RowBuilder(columns)
     build = builder.settlement if report.kind == "settlement" else builder.release
+    quick = builder.plain_settlement if plain and report.kind == "settlement" else None
     rows = csv.reader(report._text, delimiter=report.separator)
     try:
         for values in rows:
@@ -167,8 +173,12 @@ def _rows(report: ReportReader) -> Iterator[ReportRow]:
             if len(values) < width:
                 values.extend([""] * (width - len(values)))
             values.append("")  # index -1: what a column the file lacks reads
+            fields, line = pick(values), offset + rows.line_num
+            if quick is not None and (plain_row := quick(fields, line)) is not None:
+                yield plain_row
+                continue
             try:
-                yield build(pick(values), offset + rows.line_num, values)
+                yield build(fields, line, values)
             except BadAmountError as exc:
                 raw = dict(zip(columns, values, strict=False))
                 raise _bad_amount(report, offset + rows.line_num, raw, exc.text) from None

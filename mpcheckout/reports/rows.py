@@ -20,6 +20,7 @@ which cost 46 s against 25 s for in-order keys (bench/README §9).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -100,6 +101,23 @@ class ReportRow(NamedTuple):
         return self.transaction_date if self.kind == "settlement" else self.release_date
 
 
+class PlainSettlement(NamedTuple):
+    """A settlement row as Mercado Pago writes it: every amount with a point and two decimals
+    (`-8.85`, or empty for 0.00) and dates that read. An importer that stores amounts as text
+    can take its texts as they are, instead of a Decimal and back (~4 µs a row less, measured
+    on a 1,000,000-row report): RowBuilder.plain_settlement. Its identity, flags and texts are
+    exactly the ReportRow's (tests/unit/test_plain_settlement.py)."""
+
+    row_key: str
+    line: int
+    fields: Sequence[str]  # FIELDS, in order
+    amounts: Sequence[str]  # FIELDS[AMOUNTS_AT]'s texts, an empty one as "0.00"
+    transaction_date: datetime
+    settlement_date: datetime | None
+    release_date: datetime | None
+    flags: tuple[RowFlag, ...]
+
+
 class BadAmountError(ValueError):
     def __init__(self, text: str) -> None:
         super().__init__(f"{text!r} is not an amount")
@@ -143,6 +161,10 @@ _str = str
 
 
 _ZERO_SPELLINGS = ("", "0", "0.00", "0,00", "-0.00", "-0,00")
+# Texts whose str(Decimal(text) + 0.00) is the text itself: no sign on zero, no leading zero.
+_PLAIN_AMOUNT = r"(?:(?!-0\.00)-?(?:0|[1-9][0-9]*)\.[0-9][0-9])?"
+_PLAIN_AMOUNTS = re.compile("\x1f".join([_PLAIN_AMOUNT] * 8))
+_ARITHMETIC_ONLY = (RowFlag.ARITHMETIC,)
 # A NamedTuple's own constructor checks its 32 arguments in Python (~0.6 µs); the rows here are
 # built with all of them, in order, so the tuple is made directly (~0.1 µs).
 _new_row = tuple.__new__
@@ -197,6 +219,28 @@ class RowBuilder:
             f[18], f[19], f[20], f[21], f[22], False, flags, self.columns, values,
         ))  # fmt: skip
 
+    def plain_settlement(self, f: Sequence[str], line: int) -> PlainSettlement | None:
+        """The row as a PlainSettlement, or None when it is not one (then `settlement` reads
+        it). Nothing is remembered of a row it declines."""
+        texts = f[AMOUNTS_AT]
+        if not f[14] or _PLAIN_AMOUNTS.fullmatch("\x1f".join(texts)) is None:
+            return None
+        try:
+            when = _fromiso(f[14])
+            settled = when if f[15] == f[14] else _fromiso(f[15]) if f[15] else None
+            released = _fromiso(f[16]) if f[16] else None
+        except ValueError:
+            return None
+        amounts = [text or "0.00" for text in texts]
+        gross, fee, net = amounts[0], amounts[1], amounts[2]
+        plain = _cents(net) == _cents(gross) + _cents(fee)
+        instant, prefix = _instant(when, f[14])
+        key = self._twins.key(
+            prefix, f"settlement\x1f{f[0]}\x1f{f[2]}\x1f\x1f{instant}\x1f{gross}\x1f{fee}\x1f{net}"
+        )
+        flags = _NO_FLAGS if plain else _ARITHMETIC_ONLY
+        return _new_row(PlainSettlement, (key, line, f, amounts, when, settled, released, flags))
+
     def release(self, f: Sequence[str], line: int, values: Sequence[str]) -> ReportRow:
         gross, credit, debit, mp_fee, financing, shipping, taxes, coupon = self.amounts(
             f[AMOUNTS_AT]
@@ -219,6 +263,10 @@ class RowBuilder:
             f[18], f[19], f[20], f[21], f[22], f[2] in SUMMARY_RECORDS, flags, self.columns,
             values,
         ))  # fmt: skip
+
+
+def _cents(text: str) -> int:
+    return int(text.replace(".", ""))
 
 
 def _dates(

@@ -39,7 +39,7 @@ from ..reports.records import (
     ReportNotificationRecord,
     StoredReportRow,
 )
-from ..reports.rows import ReportRow
+from ..reports.rows import PAYOUT_TRANSACTIONS, PlainSettlement, ReportRow
 
 R = TypeVar("R")
 # How a stored value is decoded: a time, money, a flag, a JSON object or list (empty when
@@ -597,18 +597,18 @@ class ReportBatch(NamedTuple):
 
 
 def report_batches(
-    rows: Iterable[ReportRow],
+    rows: Iterable[ReportRow | PlainSettlement],
     file_sha256: str,
     encoding: ReportEncoding,
     position: Callable[[], int],
 ) -> Iterator[ReportBatch]:
     """Parsed rows, encoded, in batches of REPORT_BATCH_ROWS; `position` tells how far into
-    the file the parser has read."""
-    values = report_row_encoder(file_sha256, REPORT_ENCODERS[encoding])
+    the file the parser has read. PlainSettlement rows only for the "text" encoding."""
+    values, plain = _report_encoders(file_sha256, REPORT_ENCODERS[encoding])
     batch: list[Row] = []
     flagged = 0
     for row in rows:
-        batch.append(values(row))
+        batch.append(plain(row) if isinstance(row, PlainSettlement) else values(row))
         if row.flags:
             flagged += 1
         if len(batch) == REPORT_BATCH_ROWS:
@@ -619,13 +619,20 @@ def report_batches(
 
 
 def report_row_encoder(file_sha256: str, encode: Encoder) -> Callable[[ReportRow], Row]:
-    """A function from a parsed row to its REPORT_ROWS values. Built once per file: it runs a
-    million times for a big report, so the per-row work is a tuple and a few conversions."""
+    """A function from a parsed row to its REPORT_ROWS values."""
+    return _report_encoders(file_sha256, encode)[0]
+
+
+def _report_encoders(
+    file_sha256: str, encode: Encoder
+) -> tuple[Callable[[ReportRow], Row], Callable[[PlainSettlement], Row]]:
+    """REPORT_ROWS values of a ReportRow, and of a PlainSettlement (text encoding only). Built
+    once per file: they run a million times for a big report, so the per-row work is a tuple
+    and a few conversions."""
     money, time, flag = encode.money, encode.time, encode.flag
     if encode is TEXT_ENCODER:
         # Per row, at 1,000,000 rows: a report row's amounts are never None, so `str` itself
-        # (no wrapper call); a settlement date is often the transaction date, so an instant
-        # equal to the last one reuses its text (utc_iso is ~2 µs).
+        # (no wrapper call); the UTC texts of its dates come from _last_iso's memory.
         money, time = str, _last_iso()
 
     def values(r: ReportRow) -> Row:
@@ -642,7 +649,19 @@ def report_row_encoder(file_sha256: str, encode: Encoder) -> Callable[[ReportRow
             ",".join(flags) if flags else None, file_sha256, line,
         )  # fmt: skip
 
-    return values
+    def plain(p: PlainSettlement) -> Row:
+        if encode is not TEXT_ENCODER:
+            raise TypeError("a PlainSettlement's amounts are text: only for a text encoding")
+        f, (gross, fee, net, mp_fee, financing, shipping, taxes, coupon) = p.fields, p.amounts
+        return (
+            p.row_key, "settlement", f[0], f[1] or None, f[2], f[3] or None, gross, fee, mp_fee,
+            financing, shipping, taxes, coupon, net, f[12] or f[13] or None,
+            time(p.transaction_date), time(p.settlement_date), time(p.release_date),
+            (f[0] if f[2] in PAYOUT_TRANSACTIONS else "") or None, f[18] or None, 0,
+            ",".join(p.flags) if p.flags else None, file_sha256, p.line,
+        )  # fmt: skip
+
+    return values, plain
 
 
 def _last_iso() -> Callable[[datetime | None], str | None]:
