@@ -94,3 +94,23 @@ def test_a_report_saved_as_json_views_imports_and_other_json_exits_65(cli, workd
     assert refused.exit_code == 65 and rows_in(workdir) == 0
     result, document = cli.json("reports", "import", "report.json")
     assert result.exit_code == 0 and document["rows_added"] == 2
+
+
+def test_a_big_file_imports_through_the_helper_process_and_a_bad_row_in_it_exits_65(cli, workdir):
+    """Past HELPER_MIN_BYTES the file is parsed in `python -m mpcheckout.report_helper`: the
+    command is the same, its counts are the file's, and a bad row far into it stops the whole
+    file (exit 65) with nothing of it kept."""
+    from mpcheckout.report_imports import HELPER_MIN_BYTES
+    from tests.store.test_report_helper import settlement
+
+    big = settlement(workdir / "big.csv", 100_000)
+    assert big.stat().st_size >= HELPER_MIN_BYTES
+    result, document = cli.json("reports", "import", "big.csv")
+    assert result.exit_code == 0, result.stderr
+    assert document["files"][0]["rows_added"] == 100_001 == rows_in(workdir)
+    bad = settlement(workdir / "bad.csv", 100_000, bad_at=95_000)
+    assert bad.stat().st_size >= HELPER_MIN_BYTES
+    refused = cli("reports", "import", "bad.csv")
+    assert refused.exit_code == 65
+    assert "95002" in refused.stderr and "twelve" in refused.stderr
+    assert rows_in(workdir) == 100_001
