@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from bench.harness import (
@@ -77,6 +78,10 @@ def _amounts(n: int) -> tuple[int, int]:
     return cents, -(cents * 1_121 // 10_000)
 
 
+def _money(cents: int) -> str:
+    return str(Decimal(cents).scaleb(-2))
+
+
 def _planted(n: int) -> int:
     """0: an ordinary payment; 1: its gross differs; 2: never settles; 3: settled, unknown."""
     return n % 10_000 if n % 10_000 in (1, 2, 3) else 0
@@ -86,13 +91,13 @@ def _orders(rows: int, now: datetime) -> Iterator[tuple[object, ...]]:
     for n in range(rows):
         stamp = _moment(n, rows, now)
         cents = _amounts(n)[0] + (1 if _planted(n) == 1 else 0)
-        yield f"o{n}", f"{cents / 100:.2f}", str(5_067_000_000 + n), stamp, stamp, stamp
+        yield f"o{n}", _money(cents), str(5_067_000_000 + n), stamp, stamp, stamp
 
 
 def _refunds(rows: int, now: datetime) -> Iterator[tuple[object, ...]]:
     for n in range(5, rows, 20):
         stamp = _moment(n, rows, now)
-        amount = f"{_amounts(n)[0] // 10 / 100:.2f}"
+        amount = _money(_amounts(n)[0] // 10)
         yield f"r{n}", str(5_067_000_000 + n), f"o{n}", amount, stamp, stamp, stamp
 
 
@@ -102,14 +107,14 @@ def _report_rows(rows: int, now: datetime) -> Iterator[tuple[object, ...]]:
         gross, fee = _amounts(n)
         payment = str(5_067_000_000 + n)
         if _planted(n) != 2:
-            money = [f"{cents / 100:.2f}" for cents in (gross, fee, fee, gross + fee)]
+            money = [_money(cents) for cents in (gross, fee, fee, gross + fee)]
             yield (f"{stamp}:{n}", payment, f"o{n}", "SETTLEMENT", *money, stamp, stamp, n)
         if _planted(n) == 3:
             money = ["7.77", "-0.77", "-0.77", "7.00"]
             yield (f"{stamp}:u{n}", str(9_000_000_000 + n), "", "SETTLEMENT", *money, stamp,
                    stamp, n)  # fmt: skip
         if n % 20 == 5:
-            refund = f"{-(gross // 10) / 100:.2f}"
+            refund = _money(-(gross // 10))
             yield (f"{stamp}:r{n}", payment, f"o{n}", "REFUND", refund, "0.00", "0.00", refund,
                    stamp, stamp, n)  # fmt: skip
 
