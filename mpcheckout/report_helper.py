@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -151,6 +152,17 @@ def read_into(output: BinaryIO, arguments: Sequence[str]) -> None:
     _send(output, ("done",))
 
 
+def main(arguments: Sequence[str]) -> int:
+    """The helper process: quiet whatever happens to the process that started it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the importing process stops us
+    try:
+        read_into(sys.stdout.buffer, arguments)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:  # the importing process stopped reading: it failed or was stopped
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
-    read_into(sys.stdout.buffer, sys.argv[1:])
-    sys.stdout.buffer.flush()
+    sys.exit(main(sys.argv[1:]))

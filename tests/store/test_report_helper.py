@@ -5,6 +5,7 @@ row must fail the same way, and a helper that stops half-way must leave nothing 
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mpcheckout.clock import ManualClock
-from mpcheckout.report_helper import HelperBatches, ReportReaderError
+from mpcheckout.report_helper import HelperBatches, ReportReaderError, helper_command
 from mpcheckout.report_imports import import_report_file
 from mpcheckout.reports.errors import ReportFormatError
 from mpcheckout.reports.parse import file_sha256
@@ -185,3 +186,16 @@ def test_progress_through_the_helper_counts_every_byte_once(tmp_path):
     imported(tmp_path, "progress", path, helper=True, progress=told.append)
     assert sum(told) == path.stat().st_size
     assert len(told) >= 4 and all(step >= 0 for step in told)
+
+
+def test_a_helper_whose_reader_goes_away_ends_quietly(tmp_path):
+    """The importing process failed or was stopped: the helper ends (status 1) without a
+    traceback on the terminal."""
+    path = settlement(tmp_path / "big.csv", 3 * REPORT_BATCH_ROWS)
+    argv = [*helper_command(), str(path), path.name, ";", "x"]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.read(1000)
+    process.stdout.close()
+    assert process.wait(timeout=60) == 1
+    assert process.stderr.read() == b""
