@@ -64,9 +64,9 @@ def build(path: Path, rows: int, now: datetime) -> None:
     open_store(str(path)).close()
     with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         conn.execute("PRAGMA synchronous = OFF")
-        conn.executemany(_ORDER_SQL, _orders(rows, now))
-        conn.executemany(_REFUND_SQL, _refunds(rows, now))
-        conn.executemany(_ROW_SQL, _report_rows(rows, now))
+        conn.executemany(_ORDER_SQL, orders(rows, now))
+        conn.executemany(_REFUND_SQL, refunds(rows, now))
+        conn.executemany(_ROW_SQL, report_rows(rows, now))
 
 
 def _moment(n: int, rows: int, now: datetime) -> str:
@@ -87,21 +87,21 @@ def _planted(n: int) -> int:
     return n % 10_000 if n % 10_000 in (1, 2, 3) else 0
 
 
-def _orders(rows: int, now: datetime) -> Iterator[tuple[object, ...]]:
+def orders(rows: int, now: datetime) -> Iterator[tuple[object, ...]]:
     for n in range(rows):
         stamp = _moment(n, rows, now)
         cents = _amounts(n)[0] + (1 if _planted(n) == 1 else 0)
         yield f"o{n}", _money(cents), str(5_067_000_000 + n), stamp, stamp, stamp
 
 
-def _refunds(rows: int, now: datetime) -> Iterator[tuple[object, ...]]:
+def refunds(rows: int, now: datetime) -> Iterator[tuple[object, ...]]:
     for n in range(5, rows, 20):
         stamp = _moment(n, rows, now)
         amount = _money(_amounts(n)[0] // 10)
         yield f"r{n}", str(5_067_000_000 + n), f"o{n}", amount, stamp, stamp, stamp
 
 
-def _report_rows(rows: int, now: datetime) -> Iterator[tuple[object, ...]]:
+def report_rows(rows: int, now: datetime) -> Iterator[tuple[object, ...]]:
     for n in range(rows):
         stamp = _moment(n, rows, now)
         gross, fee = _amounts(n)
