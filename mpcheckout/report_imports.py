@@ -17,7 +17,7 @@ from .clock import Clock
 from .errors import NotFoundError
 from .report_helper import HelperBatches
 from .reports.json_views import looks_like_json, views_to_csv
-from .reports.parse import file_sha256, open_report
+from .reports.parse import ReportReader, file_sha256, open_report
 from .reports.records import ReportFileRecord, ReportSource
 from .store.base import Store
 from .store.rows import ReportBatch, report_batches
@@ -100,19 +100,7 @@ def import_report_file(
             origin.end,
             origin.transaction_id,
         )
-        batches: Iterable[ReportBatch]
-        if store.report_encoding == "text" and _worth_a_helper(stream, path, helper):
-            batches = stack.enter_context(
-                HelperBatches(
-                    path,
-                    name=path.name,
-                    separator=reader.separator,
-                    file_sha256=digest,
-                )
-            )
-        else:
-            rows = reader.rows_or_plain() if store.report_encoding == "text" else iter(reader)
-            batches = report_batches(rows, digest, store.report_encoding, stream.tell)
+        batches = _batches(store, reader, stream, path, digest, helper, stack)
         if progress:
             batches = _reporting(batches, path.stat().st_size, progress)
         counts = store.import_report(record, batches, clock.now())
@@ -125,6 +113,26 @@ def import_report_file(
         counts.rows_flagged,
         counts.file_known,
     )
+
+
+def _batches(
+    store: Store,
+    reader: ReportReader,
+    stream: BinaryIO,
+    path: Path,
+    digest: str,
+    helper: bool | None,
+    stack: ExitStack,
+) -> Iterable[ReportBatch]:
+    """The file's rows encoded for the store: from a helper process (stopped when `stack`
+    closes), or parsed here."""
+    if store.report_encoding == "text" and _worth_a_helper(stream, path, helper):
+        helper_batches = HelperBatches(
+            path, name=path.name, separator=reader.separator, file_sha256=digest
+        )
+        return stack.enter_context(helper_batches)
+    rows = reader.rows_or_plain() if store.report_encoding == "text" else iter(reader)
+    return report_batches(rows, digest, store.report_encoding, stream.tell)
 
 
 def _worth_a_helper(stream: BinaryIO, path: Path, helper: bool | None) -> bool:
